@@ -1,0 +1,1 @@
+"""The versioned agreement-file spec (slamon/v1) and its loader."""
