@@ -1,0 +1,336 @@
+"""Per-item SLA clocks (first_response, next_response, resolution).
+
+An item (ticket, chat or call) keeps a small log of its events sorted by event
+time. Its clocks are a pure function of that log: :func:`derive_cycles` walks it
+once per objective and yields *cycles* (a clock run from start to stop, with
+pauses and the interval during which the objective applied). Because clocks are
+derived from the sorted log, events that arrive out of order within the allowed
+lateness give exactly the same deadlines and alerts.
+
+Alerts and statistics are derived from the cycles and the watermark by
+:func:`cycle_effects`; what was already emitted is remembered per cycle so that
+re-deriving never repeats an alert.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from monitor.domain.agreement import BusinessTime, ItemObjective, Workdays
+from monitor.domain.calendar import BusinessCalendar
+
+# Log operations and their order among events with the same timestamp.
+CREATE: Final = "create"
+PRIORITY: Final = "prio"
+STATUS: Final = "status"
+CUSTOMER_REPLY: Final = "creply"
+AGENT_REPLY: Final = "reply"
+REOPEN: Final = "reopen"
+END: Final = "end"
+ABANDON: Final = "abandon"
+RANK: Final[Mapping[str, int]] = {
+    CREATE: 0,
+    PRIORITY: 1,
+    STATUS: 2,
+    CUSTOMER_REPLY: 3,
+    AGENT_REPLY: 4,
+    REOPEN: 5,
+    END: 6,
+    ABANDON: 6,
+}
+DONE_STATUSES: Final = frozenset({"solved", "closed"})
+
+LogEntry = list[Any]  # [ts, rank, event_id, op, arg]
+
+
+@dataclass(slots=True)
+class Attributes:
+    channel: str | None
+    priority: str | None
+    category: str | None
+    queue: str | None
+    attributes: dict[str, str]
+
+
+@dataclass(slots=True)
+class Cycle:
+    """One run of a clock: from ``start`` until ``stop`` (met-able) or ``ended``."""
+
+    start: float
+    active_from: float | None
+    stop: float | None = None
+    ended: float | None = None
+    pauses: list[list[float | None]] = field(default_factory=list)
+
+    @property
+    def key(self) -> str:
+        return repr(self.start)
+
+    @property
+    def finish(self) -> float | None:
+        """When the clock stopped applying, whatever the reason."""
+        return self.stop if self.stop is not None else self.ended
+
+
+def insert_entry(log: list[LogEntry], entry: LogEntry) -> None:
+    """Insert keeping the log sorted by (ts, rank, event_id)."""
+    key = entry[:3]
+    low, high = 0, len(log)
+    while low < high:
+        mid = (low + high) // 2
+        if log[mid][:3] < key:
+            low = mid + 1
+        else:
+            high = mid
+    log.insert(low, entry)
+
+
+def item_attributes(log: list[LogEntry]) -> Attributes | None:
+    """The item's current attributes (after every priority change), if it was created."""
+    attrs: Attributes | None = None
+    for _ts, _rank, _eid, op, arg in log:
+        if op == CREATE and attrs is None:
+            channel, priority, category, queue, labels = arg
+            attrs = Attributes(channel, priority, category, queue, dict(labels))
+        elif op == PRIORITY and attrs is not None:
+            attrs.priority = arg
+    return attrs
+
+
+def derive_cycles(log: list[LogEntry], objective: ItemObjective) -> list[Cycle]:
+    """Walk an item's sorted log and return the clock cycles of one objective."""
+    kind = objective.kind
+    pause_on = objective.pause_on
+    attrs: Attributes | None = None
+    matched = False
+    status = "new"
+    responded = False
+    current: Cycle | None = None
+    cycles: list[Cycle] = []
+
+    def start(ts: float) -> Cycle:
+        cycle = Cycle(start=ts, active_from=ts if matched else None)
+        if status in pause_on:
+            cycle.pauses.append([ts, None])
+        cycles.append(cycle)
+        return cycle
+
+    for ts, _rank, _eid, op, arg in log:
+        if op == CREATE:
+            if attrs is not None:
+                continue
+            channel, priority, category, queue, labels = arg
+            attrs = Attributes(channel, priority, category, queue, dict(labels))
+            matched = _matches(objective, attrs)
+            if kind != "next_response":
+                current = start(ts)
+            continue
+        if attrs is None:
+            continue
+        if op == PRIORITY:
+            attrs.priority = arg
+            now_matched = _matches(objective, attrs)
+            if now_matched != matched:
+                matched = now_matched
+                if current is not None:
+                    if matched:
+                        current.active_from = ts
+                        current.ended = None
+                    elif current.active_from is not None:
+                        current.ended = ts
+        elif op == STATUS:
+            was_paused, now_paused = status in pause_on, arg in pause_on
+            status = arg
+            if current is not None and was_paused != now_paused:
+                _toggle_pause(current, ts, now_paused)
+            if arg in DONE_STATUSES and current is not None:
+                _stop(current, ts)
+                current = None
+        elif op == AGENT_REPLY:
+            responded = True
+            if kind != "resolution" and current is not None:
+                _stop(current, ts)
+                current = None
+        elif op == CUSTOMER_REPLY:
+            if (
+                kind == "next_response"
+                and current is None
+                and responded
+                and status not in DONE_STATUSES
+            ):
+                current = start(ts)
+        elif op == REOPEN:
+            if current is not None and status in pause_on:
+                _toggle_pause(current, ts, False)
+            status = "open"
+            if kind == "resolution" and current is None:
+                current = start(ts)
+        elif op == END:
+            if kind == "resolution" and current is not None:
+                _stop(current, ts)
+                current = None
+        elif op == ABANDON and current is not None:
+            if current.ended is None:
+                current.ended = ts
+            current = None
+    return cycles
+
+
+def _matches(objective: ItemObjective, attrs: Attributes) -> bool:
+    return objective.match.matches(
+        channel=attrs.channel,
+        priority=attrs.priority,
+        category=attrs.category,
+        queue=attrs.queue,
+        attributes=attrs.attributes,
+    )
+
+
+def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
+    if paused:
+        cycle.pauses.append([ts, None])
+    elif cycle.pauses and cycle.pauses[-1][1] is None:
+        cycle.pauses[-1][1] = ts
+
+
+def _stop(cycle: Cycle, ts: float) -> None:
+    if cycle.ended is None:
+        cycle.stop = ts
+    if cycle.pauses and cycle.pauses[-1][1] is None:
+        cycle.pauses[-1][1] = ts
+
+
+@dataclass(frozen=True, slots=True)
+class Timing:
+    """The instants that matter for one cycle (``None`` while paused for good)."""
+
+    budget: float
+    deadline: float | None
+    warnings: tuple[float | None, ...]
+
+
+def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: float) -> float:
+    within = objective.within
+    if isinstance(within, BusinessTime):
+        return within.seconds
+    assert isinstance(within, Workdays)
+    return calendar.business_seconds(start, calendar.add_workdays(start, within.count))
+
+
+def cycle_timing(
+    cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]
+) -> Timing:
+    calendar = objective.calendar
+    budget = budget_seconds(objective, calendar, cycle.start)
+    deadline = _instant_after(cycle, calendar, budget)
+    if deadline is not None and not calendar.is_open(deadline):
+        deadline = calendar.next_opening(deadline)
+    warnings = tuple(_instant_after(cycle, calendar, budget * share) for share in warn_at)
+    return Timing(budget, deadline, warnings)
+
+
+def _instant_after(cycle: Cycle, calendar: BusinessCalendar, amount: float) -> float | None:
+    """When ``amount`` business seconds of running (unpaused) time have elapsed."""
+    t = cycle.start
+    remaining = amount
+    for pause_start, pause_end in cycle.pauses:
+        assert pause_start is not None
+        if pause_start > t:
+            available = calendar.business_seconds(t, pause_start)
+            if available >= remaining:
+                return calendar.add_business_seconds(t, remaining)
+            remaining -= available
+        if pause_end is None:
+            return None
+        t = max(t, pause_end)
+    return calendar.add_business_seconds(t, remaining)
+
+
+def used_share(cycle: Cycle, calendar: BusinessCalendar, budget: float, until: float) -> float:
+    """Share of the budget spent by ``until`` (running time only)."""
+    if budget <= 0:
+        return 1.0
+    spent = calendar.business_seconds(cycle.start, until)
+    for pause_start, pause_end in cycle.pauses:
+        assert pause_start is not None
+        if pause_start >= until:
+            break
+        end = until if pause_end is None else min(pause_end, until)
+        spent -= calendar.business_seconds(pause_start, end)
+    return max(0.0, spent) / budget
+
+
+# Flags remembered per cycle: what was already emitted or counted.
+WARNED, BREACHED, RESOLVED, DECIDED, ALERTED = range(5)
+
+
+def new_flags() -> list[int]:
+    return [0, 0, 0, 0, 0]
+
+
+@dataclass(slots=True)
+class Effect:
+    """Something a cycle did by the watermark: an alert to emit or an outcome to count."""
+
+    kind: str  # "at_risk", "breached", "resolved", "met"
+    instant: float
+    share: float | None = None
+    warn_level: float | None = None
+
+
+def cycle_effects(
+    cycle: Cycle, timing: Timing, flags: list[int], watermark: float, warn_at: tuple[float, ...]
+) -> tuple[list[Effect], float | None]:
+    """New effects of a cycle by ``watermark`` and the next instant worth waking for."""
+    effects: list[Effect] = []
+    active_from = cycle.active_from
+    if active_from is None:
+        return effects, None
+    finish = cycle.finish
+    deadline = timing.deadline
+    next_due: float | None = None
+
+    def wake(instant: float) -> None:
+        nonlocal next_due
+        if next_due is None or instant < next_due:
+            next_due = instant
+
+    for index in range(flags[WARNED], len(timing.warnings)):
+        warning = timing.warnings[index]
+        if warning is None or (finish is not None and warning >= finish):
+            break
+        if deadline is not None and warning >= deadline:
+            break
+        if warning >= watermark:
+            wake(warning)
+            break
+        flags[WARNED] = index + 1
+        if warning >= active_from and not flags[BREACHED]:
+            flags[ALERTED] = 1
+            effects.append(Effect("at_risk", warning, warn_at[index], warn_at[index]))
+
+    if not flags[BREACHED] and deadline is not None:
+        fires_at = max(deadline, active_from)
+        if finish is None or finish > deadline:
+            if fires_at < watermark and (finish is None or finish > fires_at):
+                flags[BREACHED] = flags[DECIDED] = flags[ALERTED] = 1
+                effects.append(Effect("breached", fires_at, 1.0))
+            elif finish is None or finish > fires_at:
+                wake(fires_at)
+
+    if cycle.stop is not None and not flags[DECIDED]:
+        if cycle.stop < watermark:
+            flags[DECIDED] = 1
+            effects.append(Effect("met", cycle.stop))
+        else:
+            wake(cycle.stop)
+
+    if flags[ALERTED] and not flags[RESOLVED] and finish is not None:
+        if finish < watermark:
+            flags[RESOLVED] = 1
+            effects.append(Effect("resolved", finish))
+        else:
+            wake(finish)
+    return effects, next_due

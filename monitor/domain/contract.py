@@ -1,0 +1,497 @@
+"""The runtime state of one contract: window trackers, item clocks, period trackers."""
+
+from __future__ import annotations
+
+import heapq
+from typing import Any, Final
+
+from monitor.domain import clocks
+from monitor.domain.agreement import (
+    Agreement,
+    AvailabilityObjective,
+    ItemObjective,
+    WindowObjective,
+)
+from monitor.domain.alerts import Alert, Subject, format_instant
+from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
+from monitor.domain.events import Event
+from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
+from monitor.domain.windows import (
+    WindowTracker,
+    call_contribution,
+    handle_contribution,
+    survey_contribution,
+)
+
+ITEM_RETENTION: Final = 7 * 86400.0
+CALL, CHAT, TICKET = "call", "chat", "ticket"
+
+# Contact record fields: [offered_ts, left_ts, answered, wait_ms, queue, attributes, counted]
+OFFERED, LEFT, ANSWERED, WAIT_MS, QUEUE, ATTRS, COUNTED = range(7)
+
+_TICKET_OPS: Final = {
+    "ticket.customer_reply": clocks.CUSTOMER_REPLY,
+    "ticket.reopened": clocks.REOPEN,
+}
+_CHAT_OPS: Final = {
+    "chat.agent_message": clocks.AGENT_REPLY,
+    "chat.customer_message": clocks.CUSTOMER_REPLY,
+    "chat.ended": clocks.END,
+    "chat.abandoned": clocks.ABANDON,
+}
+_CALL_OPS: Final = {
+    "call.answered": clocks.AGENT_REPLY,
+    "call.abandoned": clocks.ABANDON,
+    "call.ended": clocks.END,
+}
+
+
+class ContractRuntime:
+    def __init__(self, agreement: Agreement) -> None:
+        self.agreement = agreement
+        self.contract_id = agreement.contract_id
+        labels = dict(agreement.labels)
+        self.windows: dict[str, WindowTracker] = {}
+        self.contact_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.survey_windows: list[WindowTracker] = []
+        self.item_objectives: dict[str, list[ItemObjective]] = {TICKET: [], CHAT: [], CALL: []}
+        self.availability: dict[str, list[AvailabilityTracker]] = {}
+        self.compliance: dict[str, ComplianceTracker] = {}
+        self.periods: list[PeriodTracker] = []
+        self.item_stats: dict[str, list[int]] = {}
+        self.warn_at: dict[str, tuple[float, ...]] = {}
+        for objective in agreement.objectives:
+            if isinstance(objective, WindowObjective):
+                self._add_window(objective, labels)
+            elif isinstance(objective, ItemObjective):
+                self._add_item_objective(objective, labels)
+            elif isinstance(objective, AvailabilityObjective):
+                tracker = AvailabilityTracker(
+                    self.contract_id, objective, agreement.timezone, labels
+                )
+                self.availability.setdefault(objective.service, []).append(tracker)
+                self.periods.append(tracker)
+        self.items: dict[str, dict[str, Any]] = {}
+        self.due: list[tuple[float, str]] = []
+        self.calls: dict[str, list[Any]] = {}
+        self.chats: dict[str, list[Any]] = {}
+        self.started = False
+
+    def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> None:
+        tracker = WindowTracker(self.contract_id, objective, labels)
+        self.windows[objective.id] = tracker
+        if objective.kind == "satisfaction":
+            self.survey_windows.append(tracker)
+            return
+        channels = objective.match.channel
+        if channels is None or "phone" in channels:
+            self.contact_windows[CALL].append(tracker)
+        if channels is not None and "chat" in channels:
+            self.contact_windows[CHAT].append(tracker)
+
+    def _add_item_objective(self, objective: ItemObjective, labels: dict[str, str]) -> None:
+        self.item_objectives[TICKET].append(objective)
+        channels = objective.match.channel or frozenset()
+        if "chat" in channels:
+            self.item_objectives[CHAT].append(objective)
+        if "phone" in channels:
+            self.item_objectives[CALL].append(objective)
+        self.item_stats[objective.id] = [0, 0]
+        self.warn_at[objective.id] = tuple(
+            sorted(objective.warn_at or self.agreement.alerting.warn_at)
+        )
+        if objective.target is not None and objective.period == "month":
+            tracker = ComplianceTracker(
+                self.contract_id,
+                objective,
+                self.agreement.timezone,
+                labels,
+                self.agreement.alerting.min_volume,
+            )
+            self.compliance[objective.id] = tracker
+            self.periods.append(tracker)
+
+    # -- events ------------------------------------------------------------------
+
+    def apply(self, event: Event, ts: float, watermark: float) -> list[Alert]:
+        """Apply one event; returns alerts only when a late event settles an item at once."""
+        if not self.started:
+            self.started = True
+            for tracker in self.periods:
+                tracker.start_at(ts)
+        kind = event.type
+        family = kind.partition(".")[0]
+        if family == "call":
+            return self._call(event, ts, watermark)
+        if family == "chat":
+            return self._chat(event, ts, watermark)
+        if family == "ticket":
+            return self._ticket(event, ts, watermark)
+        if kind == "survey.response":
+            for tracker in self.survey_windows:
+                if self._window_matches(tracker, event.queue, event.attributes):
+                    contribution = survey_contribution(
+                        tracker.objective,
+                        event.score,  # type: ignore[union-attr]
+                        event.scale_max,  # type: ignore[union-attr]
+                    )
+                    if contribution is not None:
+                        tracker.add(ts, contribution)
+        elif kind == "service.status":
+            for tracker in self.availability.get(event.service, ()):  # type: ignore[union-attr]
+                tracker.record(ts, event.status)  # type: ignore[union-attr]
+        return []
+
+    def _call(self, event: Any, ts: float, watermark: float) -> list[Alert]:
+        kind = event.type
+        call_id = event.call_id
+        if kind == "call.offered":
+            self._contact_offered(self.calls, CALL, call_id, ts, event)
+            op = clocks.CREATE
+        elif kind == "call.ended":
+            self._contact_ended(self.calls, CALL, call_id, ts, event.handle_s)
+            op = clocks.END
+        else:
+            answered = kind == "call.answered"
+            self._contact_left(self.calls, CALL, call_id, ts, answered, event.wait_s, event)
+            op = _CALL_OPS[kind]
+        if not self.item_objectives[CALL]:
+            return []
+        arg = ["phone", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        return self._item_event(CALL, call_id, [ts, clocks.RANK[op], event.event_id, op, arg],
+                                watermark)
+
+    def _chat(self, event: Any, ts: float, watermark: float) -> list[Alert]:
+        kind = event.type
+        chat_id = event.chat_id
+        if kind == "chat.started":
+            self._contact_offered(self.chats, CHAT, chat_id, ts, event)
+            op = clocks.CREATE
+        else:
+            op = _CHAT_OPS[kind]
+            if kind == "chat.ended":
+                self._contact_ended(self.chats, CHAT, chat_id, ts, None)
+            elif kind != "chat.customer_message":
+                record = self.chats.get(chat_id)
+                if record is None or record[LEFT] is None:
+                    answered = kind == "chat.agent_message"
+                    self._contact_left(self.chats, CHAT, chat_id, ts, answered, None, event)
+        if not self.item_objectives[CHAT]:
+            return []
+        arg = ["chat", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        return self._item_event(CHAT, chat_id, [ts, clocks.RANK[op], event.event_id, op, arg],
+                                watermark)
+
+    def _ticket(self, event: Any, ts: float, watermark: float) -> list[Alert]:
+        kind = event.type
+        arg: Any = None
+        if kind == "ticket.created":
+            op = clocks.CREATE
+            arg = [event.channel, event.priority, event.category, event.queue, event.attributes]
+        elif kind == "ticket.agent_reply":
+            if not event.public:
+                return []
+            op = clocks.AGENT_REPLY
+        elif kind == "ticket.status_changed":
+            op, arg = clocks.STATUS, event.status
+        elif kind == "ticket.priority_changed":
+            op, arg = clocks.PRIORITY, event.priority
+        else:
+            op = _TICKET_OPS[kind]
+        if not self.item_objectives[TICKET]:
+            return []
+        return self._item_event(
+            TICKET, event.ticket_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+        )
+
+    # -- calls and chats leaving the queue (window objectives) -------------------
+
+    def _contact_offered(
+        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Any
+    ) -> None:
+        record = store.get(contact_id)
+        if record is None:
+            store[contact_id] = [ts, None, None, None, event.queue, event.attributes, False]
+            return
+        if record[OFFERED] is not None:
+            return
+        record[OFFERED] = ts
+        if record[QUEUE] is None:
+            record[QUEUE] = event.queue
+        if record[LEFT] is not None and record[WAIT_MS] is None:
+            record[WAIT_MS] = max(0, round((record[LEFT] - ts) * 1000))
+            self._count_left(media, record)
+
+    def _contact_left(
+        self,
+        store: dict[str, list[Any]],
+        media: str,
+        contact_id: str,
+        ts: float,
+        answered: bool,
+        wait_s: float | None,
+        event: Any,
+    ) -> None:
+        record = store.get(contact_id)
+        if record is None:
+            record = store[contact_id] = [None, None, None, None, None, {}, False]
+        if record[LEFT] is not None:
+            return
+        record[LEFT] = ts
+        record[ANSWERED] = answered
+        if event.queue is not None:
+            record[QUEUE] = event.queue
+        if event.attributes:
+            record[ATTRS] = event.attributes
+        if wait_s is not None:
+            record[WAIT_MS] = round(wait_s * 1000)
+        elif record[OFFERED] is not None:
+            record[WAIT_MS] = max(0, round((ts - record[OFFERED]) * 1000))
+        if record[WAIT_MS] is not None:
+            self._count_left(media, record)
+
+    def _count_left(self, media: str, record: list[Any]) -> None:
+        if record[COUNTED]:
+            return
+        record[COUNTED] = True
+        for tracker in self.contact_windows[media]:
+            if not self._window_matches(tracker, record[QUEUE], record[ATTRS]):
+                continue
+            contribution = call_contribution(
+                tracker.objective, answered=record[ANSWERED], wait_ms=record[WAIT_MS]
+            )
+            if contribution is not None:
+                tracker.add(record[LEFT], contribution)
+
+    def _contact_ended(
+        self,
+        store: dict[str, list[Any]],
+        media: str,
+        contact_id: str,
+        ts: float,
+        handle_s: float | None,
+    ) -> None:
+        record = store.pop(contact_id, None)
+        if handle_s is not None:
+            handle_ms = round(handle_s * 1000)
+        elif record is not None and record[ANSWERED] and record[LEFT] is not None:
+            handle_ms = max(0, round((ts - record[LEFT]) * 1000))
+        else:
+            return
+        queue = record[QUEUE] if record is not None else None
+        attrs = record[ATTRS] if record is not None else {}
+        for tracker in self.contact_windows[media]:
+            if self._window_matches(tracker, queue, attrs):
+                contribution = handle_contribution(tracker.objective, handle_ms)
+                if contribution is not None:
+                    tracker.add(ts, contribution)
+
+    @staticmethod
+    def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
+        match = tracker.objective.match
+        if match.queue is not None and queue not in match.queue:
+            return False
+        return all(attrs.get(name) in allowed for name, allowed in match.attributes)
+
+    # -- item clocks -------------------------------------------------------------
+
+    def _item_event(
+        self, kind: str, item_id: str, entry: LogEntry, watermark: float
+    ) -> list[Alert]:
+        key = f"{kind}:{item_id}"
+        item = self.items.get(key)
+        if item is None:
+            item = self.items[key] = {"log": [], "fx": {}, "due": None}
+        clocks.insert_entry(item["log"], entry)
+        alerts: list[Alert] = []
+        self._refresh(key, item, watermark, alerts)
+        return alerts
+
+    def _refresh(self, key: str, item: dict[str, Any], watermark: float,
+                 alerts: list[Alert]) -> None:
+        kind, _, item_id = key.partition(":")
+        log = item["log"]
+        fx: dict[str, list[int]] = item["fx"]
+        next_due: float | None = None
+        for objective in self.item_objectives[kind]:
+            warn_at = self.warn_at[objective.id]
+            for cycle in clocks.derive_cycles(log, objective):
+                if cycle.active_from is None:
+                    continue
+                flag_key = f"{objective.id}|{cycle.key}"
+                flags = fx.get(flag_key)
+                if flags is None:
+                    flags = clocks.new_flags()
+                if _settled(cycle, flags, watermark):
+                    continue
+                timing = clocks.cycle_timing(cycle, objective, warn_at)
+                before = list(flags)
+                effects, due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at)
+                if flags != before:
+                    fx[flag_key] = flags
+                for effect in effects:
+                    self._item_effect(kind, item_id, log, objective, cycle, timing, effect,
+                                      alerts)
+                if due is not None and (next_due is None or due < next_due):
+                    next_due = due
+        item["due"] = next_due
+        if next_due is not None:
+            heapq.heappush(self.due, (next_due, key))
+
+    def _item_effect(
+        self,
+        kind: str,
+        item_id: str,
+        log: list[LogEntry],
+        objective: ItemObjective,
+        cycle: Cycle,
+        timing: Timing,
+        effect: Effect,
+        alerts: list[Alert],
+    ) -> None:
+        stats = self.item_stats[objective.id]
+        compliance = self.compliance.get(objective.id)
+        if effect.kind == "met":
+            stats[0] += 1
+            if compliance is not None:
+                compliance.record(effect.instant, True)
+            return
+        if effect.kind == "breached":
+            stats[1] += 1
+            if compliance is not None:
+                compliance.record(effect.instant, False)
+        attrs = clocks.item_attributes(log)
+        queue = attrs.queue if attrs is not None else None
+        share = effect.share
+        if effect.kind == "resolved":
+            share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
+        deadline = "n/a" if timing.deadline is None else format_instant(timing.deadline)
+        noun = {"first_response": "first response", "next_response": "next response",
+                "resolution": "resolution"}[objective.kind]
+        summary = {
+            "at_risk": f"{kind} {item_id}: {share or 0:.0%} of the {objective.within} {noun} "
+            f"time used, due {deadline}",
+            "breached": f"{kind} {item_id}: {noun} deadline ({objective.within}) missed at "
+            f"{deadline}",
+            "resolved": f"{kind} {item_id}: {noun} done",
+        }[effect.kind]
+        extra = {"deadline": deadline, "within": str(objective.within),
+                 "started": format_instant(cycle.start)}
+        if attrs is not None:
+            extra.update({name: value for name, value in (
+                ("channel", attrs.channel), ("priority", attrs.priority),
+                ("category", attrs.category)) if value})
+        alerts.append(Alert(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            state=effect.kind,  # type: ignore[arg-type]
+            severity="warning" if effect.kind == "at_risk" else "critical",
+            subject=Subject(kind, item_id, queue),  # type: ignore[arg-type]
+            observed=share,
+            target=1.0,
+            event_time=effect.instant,
+            summary=f"{self.contract_id}/{objective.id}: {summary}",
+            description=objective.clause,
+            labels=dict(self.agreement.labels),
+            extra=extra,
+        ))
+
+    # -- time --------------------------------------------------------------------
+
+    def advance(self, watermark: float, alerts: list[Alert]) -> None:
+        due = self.due
+        refreshed: set[str] = set()
+        while due and due[0][0] < watermark:
+            instant, key = heapq.heappop(due)
+            item = self.items.get(key)
+            if item is None or item["due"] != instant or key in refreshed:
+                continue
+            refreshed.add(key)
+            self._refresh(key, item, watermark, alerts)
+        for tracker in self.windows.values():
+            tracker.advance(watermark, alerts)
+        for period in self.periods:
+            period.advance(watermark, alerts)
+
+    def cleanup(self, watermark: float, horizon: float) -> None:
+        for store in (self.calls, self.chats):
+            stale = [cid for cid, rec in store.items()
+                     if (rec[LEFT] if rec[LEFT] is not None else rec[OFFERED]) < horizon]
+            for cid in stale:
+                del store[cid]
+        retention = watermark - ITEM_RETENTION
+        finished = [key for key, item in self.items.items()
+                    if item["due"] is None and item["log"] and item["log"][-1][0] < retention
+                    and _finished(item["log"])]
+        for key in finished:
+            del self.items[key]
+
+    # -- reading -----------------------------------------------------------------
+
+    def open_items(self, watermark: float) -> dict[str, tuple[int, int]]:
+        """Per item objective: (open cycles, of which at risk) at the watermark."""
+        result: dict[str, tuple[int, int]] = {}
+        for key, item in self.items.items():
+            kind = key.partition(":")[0]
+            for objective in self.item_objectives[kind]:
+                for cycle in clocks.derive_cycles(item["log"], objective):
+                    if cycle.active_from is None or cycle.finish is not None:
+                        continue
+                    flags = item["fx"].get(f"{objective.id}|{cycle.key}")
+                    open_count, risky = result.get(objective.id, (0, 0))
+                    at_risk = bool(flags and flags[clocks.WARNED] and not flags[clocks.BREACHED])
+                    result[objective.id] = (open_count + 1, risky + int(at_risk))
+        return result
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "windows": {oid: t.to_state() for oid, t in self.windows.items()},
+            "periods": [p.to_state() for p in self.periods],
+            "items": self.items,
+            "due": [list(entry) for entry in self.due],
+            "calls": self.calls,
+            "chats": self.chats,
+            "item_stats": self.item_stats,
+            "started": self.started,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        for oid, tracker_state in state["windows"].items():
+            if oid in self.windows:
+                self.windows[oid].load_state(tracker_state)
+        for tracker, tracker_state in zip(self.periods, state["periods"], strict=False):
+            tracker.load_state(tracker_state)
+        self.items = state["items"]
+        self.due = [(entry[0], entry[1]) for entry in state["due"]]
+        heapq.heapify(self.due)
+        self.calls = state["calls"]
+        self.chats = state["chats"]
+        for oid, stats in state["item_stats"].items():
+            if oid in self.item_stats:
+                self.item_stats[oid] = list(stats)
+        self.started = state["started"]
+
+
+def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
+    """Nothing more can happen to this cycle: skip the calendar work."""
+    finish = cycle.finish
+    if finish is None or finish >= watermark:
+        return False
+    if flags[clocks.ALERTED] and not flags[clocks.RESOLVED]:
+        return False
+    return bool(flags[clocks.DECIDED]) or cycle.stop is None
+
+
+def _finished(log: list[LogEntry]) -> bool:
+    status = None
+    has_create = False
+    for _ts, _rank, _eid, op, arg in log:
+        if op == clocks.CREATE:
+            has_create = True
+        elif op == clocks.STATUS:
+            status = arg
+        elif op in (clocks.END, clocks.ABANDON):
+            status = "closed"
+        elif op == clocks.REOPEN:
+            status = "open"
+    return not has_create or status in clocks.DONE_STATUSES

@@ -1,0 +1,193 @@
+"""The SLA engine: events and watermarks in, alerts out. Pure and splittable.
+
+One :class:`Engine` holds the state of a set of contracts (in the stream: the
+contracts of one partition). ``apply(event)`` applies an event and advances the
+watermark to ``max event time - lateness``; ``advance(watermark)`` moves event
+time forward without an event, which is how deadlines fire when nothing arrives.
+``snapshot()`` returns plain JSON-ready data and ``Engine.restore`` rebuilds an
+engine from it: running a stream in one pass or in two halves with a snapshot in
+between gives the same alerts.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable, Sequence
+from typing import Any, Final
+
+from monitor.domain.agreement import Agreement
+from monitor.domain.alerts import Alert
+from monitor.domain.contract import ContractRuntime
+from monitor.domain.errors import StateError
+from monitor.domain.events import Event
+
+STATE_VERSION: Final = 1
+DEFAULT_LATENESS: Final = 60.0
+DEFAULT_DEDUP_HORIZON: Final = 86400.0
+_HOUR: Final = 3600
+
+
+class Counters:
+    __slots__ = ("duplicates", "late", "too_late", "total", "unknown_contract")
+
+    def __init__(self) -> None:
+        self.total = 0
+        self.duplicates = 0
+        self.late = 0
+        self.too_late = 0
+        self.unknown_contract = 0
+
+    def to_state(self) -> dict[str, int]:
+        return {name: getattr(self, name) for name in self.__slots__}
+
+    def load_state(self, state: dict[str, int]) -> None:
+        for name in self.__slots__:
+            setattr(self, name, state.get(name, 0))
+
+
+class Engine:
+    def __init__(
+        self,
+        agreements: Sequence[Agreement],
+        *,
+        lateness: float = DEFAULT_LATENESS,
+        dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+    ) -> None:
+        self.lateness = lateness
+        self.dedup_horizon = max(dedup_horizon, lateness)
+        self.contracts = {a.contract_id: ContractRuntime(a) for a in agreements}
+        self.watermark: float = -math.inf
+        self.max_event_time: float = -math.inf
+        self.counters = Counters()
+        self.unknown_contracts: dict[str, int] = {}
+        self._seen: dict[str, int] = {}
+        self._seen_by_hour: dict[int, list[str]] = {}
+        self._next_cleanup_hour: int | None = None
+
+    # -- the two ways in ----------------------------------------------------------
+
+    def apply(self, event: Event) -> list[Alert]:
+        """Apply one event, then advance the watermark; returns the alerts it caused."""
+        counters = self.counters
+        counters.total += 1
+        ts = event.ts.timestamp()
+        event_id = event.event_id
+        if event_id in self._seen:
+            counters.duplicates += 1
+            return []
+        contract = self.contracts.get(event.contract_id)
+        if contract is None:
+            counters.unknown_contract += 1
+            unknown = self.unknown_contracts
+            unknown[event.contract_id] = unknown.get(event.contract_id, 0) + 1
+            return []
+        if ts < self.watermark:
+            counters.late += 1
+            if ts < self.watermark - self.dedup_horizon:
+                counters.too_late += 1
+                return []
+        hour = int(ts // _HOUR)
+        self._seen[event_id] = hour
+        bucket = self._seen_by_hour.get(hour)
+        if bucket is None:
+            self._seen_by_hour[hour] = [event_id]
+        else:
+            bucket.append(event_id)
+        contract.apply(event, ts, self.watermark)
+        if ts > self.max_event_time:
+            self.max_event_time = ts
+            watermark = ts - self.lateness
+            if watermark > self.watermark:
+                return self.advance(watermark)
+        return []
+
+    def advance(self, watermark: float) -> list[Alert]:
+        """Move event time forward to ``watermark``: fire what became due."""
+        if watermark <= self.watermark:
+            return []
+        self.watermark = watermark
+        alerts: list[Alert] = []
+        for contract in self.contracts.values():
+            contract.advance(watermark, alerts)
+        self._cleanup(watermark)
+        if len(alerts) > 1:
+            alerts.sort(key=Alert.sort_key)
+        return alerts
+
+    def apply_all(self, events: Iterable[Event]) -> list[Alert]:
+        alerts: list[Alert] = []
+        for event in events:
+            alerts.extend(self.apply(event))
+        return alerts
+
+    # -- housekeeping ------------------------------------------------------------
+
+    def _cleanup(self, watermark: float) -> None:
+        hour = int(watermark // _HOUR)
+        if self._next_cleanup_hour is not None and hour < self._next_cleanup_hour:
+            return
+        self._next_cleanup_hour = hour + 1
+        horizon = watermark - self.dedup_horizon
+        oldest_kept = int(horizon // _HOUR)
+        for old in [h for h in self._seen_by_hour if h < oldest_kept]:
+            for event_id in self._seen_by_hour.pop(old):
+                self._seen.pop(event_id, None)
+        for contract in self.contracts.values():
+            contract.cleanup(watermark, horizon)
+
+    # -- state -------------------------------------------------------------------
+
+    def snapshot(self) -> dict[str, Any]:
+        return {
+            "version": STATE_VERSION,
+            "lateness": self.lateness,
+            "watermark": _finite(self.watermark),
+            "max_event_time": _finite(self.max_event_time),
+            "counters": self.counters.to_state(),
+            "unknown_contracts": dict(self.unknown_contracts),
+            "seen": [[h, list(ids)] for h, ids in sorted(self._seen_by_hour.items())],
+            "next_cleanup_hour": self._next_cleanup_hour,
+            "contracts": {cid: c.to_state() for cid, c in self.contracts.items()},
+        }
+
+    @classmethod
+    def restore(
+        cls,
+        agreements: Sequence[Agreement],
+        state: dict[str, Any],
+        *,
+        lateness: float | None = None,
+        dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+    ) -> Engine:
+        if state.get("version") != STATE_VERSION:
+            raise StateError(f"engine state version {state.get('version')!r} is not supported")
+        engine = cls(
+            agreements,
+            lateness=state["lateness"] if lateness is None else lateness,
+            dedup_horizon=dedup_horizon,
+        )
+        try:
+            engine.watermark = _infinite(state["watermark"])
+            engine.max_event_time = _infinite(state["max_event_time"])
+            engine.counters.load_state(state["counters"])
+            engine.unknown_contracts = dict(state["unknown_contracts"])
+            for hour, ids in state["seen"]:
+                engine._seen_by_hour[hour] = list(ids)
+                for event_id in ids:
+                    engine._seen[event_id] = hour
+            engine._next_cleanup_hour = state["next_cleanup_hour"]
+            for contract_id, contract_state in state["contracts"].items():
+                contract = engine.contracts.get(contract_id)
+                if contract is not None:
+                    contract.load_state(contract_state)
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"engine state is corrupt: {exc!r}") from exc
+        return engine
+
+
+def _finite(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def _infinite(value: float | None) -> float:
+    return -math.inf if value is None else value

@@ -1,0 +1,368 @@
+"""Calendar-month objectives: availability and compliance targets, with burn-rate alerts.
+
+Each tracker keeps per-minute ``(bad, total)`` amounts (seconds down for
+availability, missed items for compliance), the month-to-date totals, and the
+rolling sums of four burn-rate windows. Alerting follows the multi-window,
+multi-burn-rate recipe of the SRE workbook, scaled from its 30-day budget to the
+month at hand:
+
+* fast burn (1 h and 5 m windows both spending >= 2 % of the month's budget per
+  hour: 14.4x for 30 days) -> ``at_risk``, critical;
+* slow burn (6 h and 30 m windows both spending >= 5 % per 6 h: 6x) -> ``at_risk``,
+  warning;
+* budget exhausted (the month can no longer meet its target) -> ``breached``.
+
+The alert subject is the month (``period`` ``2026-11``), so each month has its own
+fingerprint and open alerts resolve when the month ends.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from datetime import datetime
+from functools import lru_cache
+from typing import Any, Final
+from zoneinfo import ZoneInfo
+
+from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target
+from monitor.domain.alerts import Alert, AlertState, Severity, Subject, format_instant
+from monitor.domain.calendar import BusinessCalendar
+
+MINUTE: Final = 60
+WINDOWS_MINUTES: Final = (5, 30, 60, 360)
+FAST_BUDGET_SHARE, FAST_LONG, FAST_SHORT = 0.02, 60, 5
+SLOW_BUDGET_SHARE, SLOW_LONG, SLOW_SHORT = 0.05, 360, 30
+
+
+@lru_cache(maxsize=1024)
+def month_bounds(timezone: str, year: int, month: int) -> tuple[float, float]:
+    """Epoch start and end of a calendar month in a time zone."""
+    zone = ZoneInfo(timezone)
+    start = datetime(year, month, 1, tzinfo=zone)
+    end = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=zone)
+    return start.timestamp(), end.timestamp()
+
+
+def month_of(timezone: str, instant: float) -> tuple[int, int]:
+    local = datetime.fromtimestamp(instant, ZoneInfo(timezone))
+    return local.year, local.month
+
+
+def month_key(year: int, month: int) -> str:
+    return f"{year:04d}-{month:02d}"
+
+
+class RollingSums:
+    """Sums of ``(bad, total)`` over the last N minutes for a few N at once."""
+
+    __slots__ = ("minutes", "sums")
+
+    def __init__(self) -> None:
+        self.minutes: deque[tuple[float, float]] = deque(maxlen=max(WINDOWS_MINUTES))
+        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+
+    def push(self, bad: float, total: float) -> None:
+        size = len(self.minutes)
+        for window, pair in self.sums.items():
+            if size >= window:
+                old_bad, old_total = self.minutes[size - window]
+                pair[0] -= old_bad
+                pair[1] -= old_total
+            pair[0] += bad
+            pair[1] += total
+        self.minutes.append((bad, total))
+
+    def error_rate(self, window: int) -> float:
+        bad, total = self.sums[window]
+        return bad / total if total > 0 else 0.0
+
+    def total(self, window: int) -> float:
+        return self.sums[window][1]
+
+    def to_state(self) -> list[list[float]]:
+        return [list(pair) for pair in self.minutes]
+
+    def load_state(self, minutes: list[list[float]]) -> None:
+        self.minutes.clear()
+        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+        for bad, total in minutes:
+            self.push(bad, total)
+
+
+class PeriodTracker:
+    """What availability and compliance trackers share: months, burn rates, alerts."""
+
+    kind: str = "period"
+
+    def __init__(
+        self,
+        contract_id: str,
+        objective_id: str,
+        target: Target,
+        timezone: str,
+        labels: dict[str, str],
+        min_volume: int = 1,
+        clause: str = "",
+    ) -> None:
+        self.contract_id = contract_id
+        self.objective_id = objective_id
+        self.target = target
+        self.timezone = timezone
+        self.labels = labels
+        self.min_volume = min_volume
+        self.clause = clause
+        self.next_minute: int | None = None
+        self.months: dict[str, list[float]] = {}
+        self.burn = RollingSums()
+        self.alert_state: str = "ok"
+        self.alert_severity: str = "warning"
+        self.breaches = 0
+        self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
+
+    @property
+    def budget(self) -> float:
+        """Allowed bad share (1 - target) for ``>=`` ratio targets."""
+        return max(1e-9, 1.0 - self.target.value)
+
+    def start_at(self, ts: float) -> None:
+        if self.next_minute is None:
+            self.next_minute = int(ts // MINUTE)
+
+    def minute_amounts(self, minute: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def expected_total(self, year: int, month: int, month_total: float) -> float:
+        raise NotImplementedError
+
+    def advance(self, watermark: float, alerts: list[Alert]) -> None:
+        if self.next_minute is None:
+            return
+        last = int(watermark // MINUTE)
+        minute = self.next_minute
+        while minute < last:
+            boundary = (minute + 1) * MINUTE
+            bad, total = self.minute_amounts(minute)
+            year, month = month_of(self.timezone, minute * MINUTE)
+            key = month_key(year, month)
+            totals = self.months.setdefault(key, [0.0, 0.0])
+            totals[0] += bad
+            totals[1] += total
+            self.burn.push(bad, total)
+            _, month_end = month_bounds(self.timezone, year, month)
+            if boundary >= month_end:
+                self._close_month(key, month_end, alerts)
+            else:
+                self._evaluate(key, year, month, boundary, alerts)
+            minute += 1
+        self.next_minute = minute
+
+    def _evaluate(self, key: str, year: int, month: int, instant: float, alerts: list[Alert]) -> None:
+        start, end = month_bounds(self.timezone, year, month)
+        period_hours = (end - start) / 3600
+        fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
+        slow_threshold = SLOW_BUDGET_SHARE * period_hours / (SLOW_LONG / 60)
+        burn = self.burn
+        fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / self.budget
+        slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / self.budget
+        self.burn_rates = {"fast": fast, "slow": slow}
+        enough = burn.total(SLOW_LONG) >= self.min_volume
+        bad, total = self.months[key]
+        expected = self.expected_total(year, month, total)
+        exhausted = total >= self.min_volume and bad > self.budget * expected
+        if exhausted:
+            state, severity = "breached", "critical"
+        elif enough and fast >= fast_threshold:
+            state, severity = "at_risk", "critical"
+        elif enough and slow >= slow_threshold:
+            state, severity = "at_risk", "warning"
+        else:
+            state, severity = "ok", self.alert_severity
+        if self.alert_state == "breached":
+            return  # a missed month stays missed until it ends
+        if (state, severity) == (self.alert_state, self.alert_severity):
+            return
+        previous = self.alert_state
+        self.alert_state, self.alert_severity = state, severity
+        if state == "ok":
+            if previous != "ok":
+                alerts.append(self._alert("resolved", key, instant))
+            return
+        if state == "breached":
+            self.breaches += 1
+        alerts.append(self._alert(state, key, instant))  # type: ignore[arg-type]
+
+    def _close_month(self, key: str, month_end: float, alerts: list[Alert]) -> None:
+        if self.alert_state != "ok":
+            alerts.append(self._alert("resolved", key, month_end))
+        self.alert_state, self.alert_severity = "ok", "warning"
+
+    def month_value(self, key: str) -> float | None:
+        bad, total = self.months.get(key, (0.0, 0.0))
+        return 1.0 - bad / total if total > 0 else None
+
+    def projected_value(self, key: str) -> float | None:
+        bad, total = self.months.get(key, (0.0, 0.0))
+        year, month = (int(part) for part in key.split("-"))
+        expected = self.expected_total(year, month, total)
+        return 1.0 - bad / expected if expected > 0 else None
+
+    @property
+    def overall(self) -> tuple[float, float]:
+        bad = sum(pair[0] for pair in self.months.values())
+        total = sum(pair[1] for pair in self.months.values())
+        return bad, total
+
+    def _alert(self, state: AlertState, key: str, instant: float) -> Alert:
+        value = self.month_value(key)
+        projected = self.projected_value(key)
+        shown = "n/a" if value is None else f"{value * 100:.3f}%"
+        summary = {
+            "breached": f"{self.contract_id}/{self.objective_id}: {key} can no longer meet "
+            f"{self.target} (month to date {shown})",
+            "at_risk": f"{self.contract_id}/{self.objective_id}: error budget for {key} burning "
+            f"fast (month to date {shown}, target {self.target})",
+            "resolved": f"{self.contract_id}/{self.objective_id}: {key} back within budget "
+            f"(month to date {shown})",
+        }[state]
+        severity: Severity = "critical" if state == "breached" else self.alert_severity  # type: ignore[assignment]
+        return Alert(
+            contract_id=self.contract_id,
+            objective_id=self.objective_id,
+            state=state,
+            severity=severity,
+            subject=Subject("period", key),
+            observed=value,
+            target=self.target.value,
+            event_time=instant,
+            summary=summary,
+            description=self.clause,
+            labels=self.labels,
+            extra={
+                "projected": "n/a" if projected is None else f"{projected:.6f}",
+                "burn_rate_fast": f"{self.burn_rates['fast']:.2f}",
+                "burn_rate_slow": f"{self.burn_rates['slow']:.2f}",
+                "at": format_instant(instant),
+            },
+        )
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "next_minute": self.next_minute,
+            "months": {k: list(v) for k, v in self.months.items()},
+            "burn": self.burn.to_state(),
+            "alert": [self.alert_state, self.alert_severity],
+            "breaches": self.breaches,
+            "burn_rates": dict(self.burn_rates),
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.next_minute = state["next_minute"]
+        self.months = {k: list(v) for k, v in state["months"].items()}
+        self.burn.load_state(state["burn"])
+        self.alert_state, self.alert_severity = state["alert"]
+        self.breaches = state["breaches"]
+        self.burn_rates = dict(state["burn_rates"])
+
+
+class AvailabilityTracker(PeriodTracker):
+    """Seconds a service is down (or degraded, if configured) against open seconds."""
+
+    kind = "availability"
+
+    def __init__(self, contract_id: str, objective: AvailabilityObjective, timezone: str,
+                 labels: dict[str, str]) -> None:
+        super().__init__(contract_id, objective.id, objective.target, timezone, labels,
+                         clause=objective.clause)
+        self.objective = objective
+        self.calendar: BusinessCalendar | None = objective.calendar
+        self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
+        self.status = "up"
+        self.transitions: list[list[Any]] = []
+
+    def record(self, ts: float, status: str) -> None:
+        """A ``service.status`` event; transitions already accounted apply from now on."""
+        if self.next_minute is not None:
+            ts = max(ts, self.next_minute * MINUTE)
+        entry = [ts, status]
+        index = len(self.transitions)
+        while index > 0 and self.transitions[index - 1][0] > ts:
+            index -= 1
+        self.transitions.insert(index, entry)
+
+    def minute_amounts(self, minute: int) -> tuple[float, float]:
+        start, end = minute * MINUTE, (minute + 1) * MINUTE
+        bad = 0.0
+        t, status = start, self.status
+        while self.transitions and self.transitions[0][0] < end:
+            ts, new_status = self.transitions.pop(0)
+            ts = max(ts, start)
+            if status in self.down_states:
+                bad += self._open_seconds(t, ts)
+            t, status = ts, new_status
+        if status in self.down_states:
+            bad += self._open_seconds(t, end)
+        self.status = status
+        return bad, self._open_seconds(start, end)
+
+    def _open_seconds(self, start: float, end: float) -> float:
+        if self.calendar is None:
+            return end - start
+        return self.calendar.business_seconds(start, end)
+
+    def expected_total(self, year: int, month: int, month_total: float) -> float:
+        start, end = month_bounds(self.timezone, year, month)
+        return self._open_seconds(start, end)
+
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["status"] = self.status
+        state["transitions"] = [list(t) for t in self.transitions]
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.status = state["status"]
+        self.transitions = [list(t) for t in state["transitions"]]
+
+
+class ComplianceTracker(PeriodTracker):
+    """Share of items that met their deadline per month (``target`` on an item objective)."""
+
+    kind = "compliance"
+
+    def __init__(self, contract_id: str, objective: ItemObjective, timezone: str,
+                 labels: dict[str, str], min_volume: int) -> None:
+        assert objective.target is not None
+        super().__init__(contract_id, objective.id, objective.target, timezone, labels,
+                         min_volume=min_volume, clause=objective.clause)
+        self.pending: dict[int, list[float]] = {}
+
+    def record(self, instant: float, met: bool) -> None:
+        minute = int(instant // MINUTE)
+        if self.next_minute is not None:
+            minute = max(minute, self.next_minute)
+        pair = self.pending.setdefault(minute, [0.0, 0.0])
+        pair[0] += 0.0 if met else 1.0
+        pair[1] += 1.0
+
+    def minute_amounts(self, minute: int) -> tuple[float, float]:
+        pair = self.pending.pop(minute, None)
+        return (pair[0], pair[1]) if pair else (0.0, 0.0)
+
+    def expected_total(self, year: int, month: int, month_total: float) -> float:
+        """Projected decided items this month, from the pace so far."""
+        if self.next_minute is None:
+            return month_total
+        start, end = month_bounds(self.timezone, year, month)
+        elapsed = min(end, self.next_minute * MINUTE + MINUTE) - start
+        share = elapsed / (end - start)
+        return month_total / share if share > 0 else month_total
+
+    def to_state(self) -> dict[str, Any]:
+        state = super().to_state()
+        state["pending"] = [[k, v[0], v[1]] for k, v in sorted(self.pending.items())]
+        return state
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        super().load_state(state)
+        self.pending = {k: [b, t] for k, b, t in state["pending"]}

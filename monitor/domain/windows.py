@@ -1,0 +1,269 @@
+"""Rolling-window objectives: per-minute ``[numerator, denominator]`` buckets.
+
+Every window SLI reduces to a ratio of two integer sums (durations are summed in
+milliseconds, so the arithmetic is exact and a split run equals a single run):
+
+==========================  ===============================  ==========================
+objective                   numerator                        denominator
+==========================  ===============================  ==========================
+service_level               contacts handled within T        offered (or answered)
+average_speed_of_answer     wait of answered contacts (ms)   answered contacts
+average_wait                wait of all dequeued (ms)        dequeued contacts
+abandonment_rate            abandoned contacts               offered contacts
+average_handle_time         handle time (ms)                 ended contacts
+satisfaction                satisfied responses              responses
+==========================  ===============================  ==========================
+
+The window is evaluated at every bucket boundary the watermark passes, over the
+contacts that left the queue in ``[boundary - window, boundary)``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Final
+
+from monitor.domain.agreement import WindowObjective
+from monitor.domain.alerts import Alert, AlertState, Subject, format_instant
+
+BUCKET_SECONDS: Final = 60
+_TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "average_handle_time"})
+
+OK: Final = "ok"
+PENDING: Final = "pending"
+BREACHED: Final = "breached"
+
+
+@dataclass(frozen=True, slots=True)
+class Contribution:
+    """What one dequeued contact adds to one window objective."""
+
+    numerator: int
+    denominator: int
+
+
+def call_contribution(
+    objective: WindowObjective, *, answered: bool, wait_ms: int | None
+) -> Contribution | None:
+    """The contribution of a call or chat leaving the queue (answered or abandoned)."""
+    kind = objective.kind
+    if wait_ms is None:
+        if kind == "abandonment_rate":
+            return Contribution(0 if answered else 1, 1)
+        return None
+    short = not answered and wait_ms < objective.short_abandon * 1000
+    if kind == "service_level":
+        within = wait_ms <= (objective.threshold or 0.0) * 1000
+        formula = objective.formula
+        if formula == "answered_within_over_answered":
+            return Contribution(int(within), 1) if answered else None
+        if short:
+            return None
+        if formula == "removed_within_over_offered":
+            return Contribution(int(within), 1)
+        return Contribution(int(answered and within), 1)
+    if kind == "average_speed_of_answer":
+        return Contribution(wait_ms, 1) if answered else None
+    if kind == "average_wait":
+        return Contribution(wait_ms, 1)
+    if kind == "abandonment_rate":
+        return None if short else Contribution(0 if answered else 1, 1)
+    return None
+
+
+def handle_contribution(objective: WindowObjective, handle_ms: int) -> Contribution | None:
+    return Contribution(handle_ms, 1) if objective.kind == "average_handle_time" else None
+
+
+def survey_contribution(
+    objective: WindowObjective, score: float, scale_max: float
+) -> Contribution | None:
+    if objective.kind != "satisfaction":
+        return None
+    normalised = score / scale_max * objective.scale_max
+    return Contribution(int(normalised >= objective.satisfied_min_score - 1e-9), 1)
+
+
+def ratio_value(kind: str, numerator: int, denominator: int) -> float | None:
+    if denominator == 0:
+        return None
+    value = numerator / denominator
+    return value / 1000 if kind in _TIME_KINDS else value
+
+
+class WindowTracker:
+    """One window objective of one contract: buckets, rolling sums and alert state."""
+
+    __slots__ = (
+        "_n_buckets",
+        "buckets",
+        "contract_id",
+        "labels",
+        "next_boundary",
+        "objective",
+        "pending_since",
+        "status",
+        "total",
+        "value",
+        "window_sum",
+        "breaches",
+    )
+
+    def __init__(
+        self, contract_id: str, objective: WindowObjective, labels: dict[str, str]
+    ) -> None:
+        self.contract_id = contract_id
+        self.objective = objective
+        self.labels = labels
+        self._n_buckets = max(1, int(round(objective.window / BUCKET_SECONDS)))
+        self.buckets: dict[int, list[int]] = {}
+        self.window_sum = [0, 0]
+        self.total = [0, 0]
+        self.next_boundary: int | None = None
+        self.status = OK
+        self.pending_since: float | None = None
+        self.value: float | None = None
+        self.breaches = 0
+
+    def add(self, ts: float, contribution: Contribution) -> bool:
+        """Count a contribution at event time ``ts``; False if its bucket is gone."""
+        num, den = contribution.numerator, contribution.denominator
+        self.total[0] += num
+        self.total[1] += den
+        index = int(ts // BUCKET_SECONDS)
+        boundary = self.next_boundary
+        if boundary is not None and index < boundary - self._n_buckets:
+            return False
+        bucket = self.buckets.get(index)
+        if bucket is None:
+            self.buckets[index] = [num, den]
+        else:
+            bucket[0] += num
+            bucket[1] += den
+        if boundary is not None and index < boundary:
+            self.window_sum[0] += num
+            self.window_sum[1] += den
+        return True
+
+    def advance(self, watermark: float, alerts: list[Alert]) -> None:
+        """Evaluate every bucket boundary up to the watermark, in order."""
+        last = int(watermark // BUCKET_SECONDS)
+        boundary = self.next_boundary
+        if boundary is None:
+            if not self.buckets:
+                return
+            boundary = min(self.buckets)
+        while boundary <= last:
+            if self.status == OK and not self.buckets and self.window_sum == [0, 0]:
+                boundary = last + 1
+                break
+            self._slide_to(boundary)
+            self._evaluate(boundary * BUCKET_SECONDS, alerts)
+            boundary += 1
+        self.next_boundary = boundary
+
+    def _slide_to(self, boundary: int) -> None:
+        entering = self.buckets.get(boundary - 1)
+        if entering is not None:
+            self.window_sum[0] += entering[0]
+            self.window_sum[1] += entering[1]
+        leaving = self.buckets.pop(boundary - 1 - self._n_buckets, None)
+        if leaving is not None:
+            self.window_sum[0] -= leaving[0]
+            self.window_sum[1] -= leaving[1]
+
+    def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
+        objective = self.objective
+        num, den = self.window_sum
+        value = ratio_value(objective.kind, num, den)
+        self.value = value
+        violating = (
+            value is not None and den >= objective.min_volume and not objective.target.met(value)
+        )
+        if self.status == BREACHED:
+            if not violating:
+                self.status = OK
+                alerts.append(self._alert("resolved", instant, value))
+            return
+        if not violating:
+            self.status = OK
+            self.pending_since = None
+            return
+        if self.status == OK:
+            self.status = PENDING
+            self.pending_since = instant
+        if instant - (self.pending_since or instant) >= objective.hold_for:
+            self.status = BREACHED
+            self.breaches += 1
+            alerts.append(self._alert("breached", instant, value))
+
+    def _alert(self, state: AlertState, instant: float, value: float | None) -> Alert:
+        objective = self.objective
+        shown = "no traffic" if value is None else _show(objective.kind, value)
+        verb = "back within" if state == "resolved" else "outside"
+        summary = (
+            f"{self.contract_id}/{objective.id}: {objective.kind} {shown} {verb} target "
+            f"{objective.target} over the last {_minutes(objective.window)}"
+        )
+        extra = {"window": _minutes(objective.window), "samples": str(self.window_sum[1])}
+        if self.pending_since is not None and state == "breached":
+            extra["since"] = format_instant(self.pending_since)
+        return Alert(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            state=state,
+            severity="critical",
+            subject=Subject("window", objective.id),
+            observed=value,
+            target=objective.target.value,
+            event_time=instant,
+            summary=summary,
+            description=objective.clause,
+            labels=self.labels,
+            extra=extra,
+        )
+
+    @property
+    def samples(self) -> int:
+        return self.total[1]
+
+    @property
+    def overall_value(self) -> float | None:
+        return ratio_value(self.objective.kind, self.total[0], self.total[1])
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "buckets": [[k, v[0], v[1]] for k, v in sorted(self.buckets.items())],
+            "window_sum": list(self.window_sum),
+            "total": list(self.total),
+            "next_boundary": self.next_boundary,
+            "status": self.status,
+            "pending_since": self.pending_since,
+            "value": self.value,
+            "breaches": self.breaches,
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.buckets = {k: [n, d] for k, n, d in state["buckets"]}
+        self.window_sum = list(state["window_sum"])
+        self.total = list(state["total"])
+        self.next_boundary = state["next_boundary"]
+        self.status = state["status"]
+        self.pending_since = state["pending_since"]
+        self.value = state["value"]
+        self.breaches = state["breaches"]
+
+
+def _show(kind: str, value: float) -> str:
+    if kind in _TIME_KINDS:
+        return f"{value:.1f}s"
+    return f"{value * 100:.1f}%"
+
+
+def _minutes(seconds: float) -> str:
+    if seconds >= 86400 and seconds % 86400 == 0:
+        return f"{int(seconds // 86400)}d"
+    if seconds >= 3600 and seconds % 3600 == 0:
+        return f"{int(seconds // 3600)}h"
+    return f"{int(seconds // 60)}m"
+
