@@ -1,0 +1,127 @@
+"""A contract's minute grid over the simulated span: arrival load, opening hours, staff.
+
+Everything time-of-day is computed once per minute in the contract's time zone
+(so DST and holidays come for free), after which the hot path only indexes lists.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from random import Random
+from zoneinfo import ZoneInfo
+
+from monitor.domain.agreement import Agreement
+from monitor.domain.calendar import BusinessCalendar
+from monitor.simulate.profile import TrafficProfile
+
+MINUTE = 60.0
+_WORK_SPREAD_S = 900.0
+
+
+class Schedule:
+    """Per-minute ``load`` (arrival multiplier), ``open``, ``agents`` and ``chat_slots``."""
+
+    def __init__(
+        self, agreement: Agreement, profile: TrafficProfile, start: float, until: float
+    ) -> None:
+        self.start = start
+        self.until = until
+        size = max(0, math.ceil((until - start) / MINUTE))
+        zone = ZoneInfo(agreement.timezone)
+        calendar = business_calendar(agreement, start) if profile.use_calendar else None
+        self.load: list[float] = []
+        self.open: list[bool] = []
+        self.agents: list[int] = []
+        self.chat_slots: list[int] = []
+        concurrency = profile.chats.concurrency
+        for minute in range(size):
+            epoch = start + minute * MINUTE
+            local = datetime.fromtimestamp(epoch, zone)
+            hour = local.hour + local.minute / 60.0
+            weekend = local.weekday() >= 5
+            on_duty = [shift for shift in profile.shifts if shift.covers(hour)]
+            agents = sum(shift.agents for shift in on_duty)
+            chat_agents = sum(shift.chat_agents for shift in on_duty)
+            is_open = calendar.is_open(epoch) if calendar else agents + chat_agents > 0
+            if is_open and calendar:
+                agents = max(agents, profile.min_agents_open)
+                chat_agents = max(chat_agents, profile.min_chat_agents_open)
+            self.load.append(
+                profile.curve[local.hour] * (profile.weekend_factor if weekend else 1.0)
+            )
+            self.open.append(is_open)
+            self.agents.append(agents if is_open else 0)
+            self.chat_slots.append(chat_agents * concurrency if is_open else 0)
+        self._next_open = _next_true(self.open)
+
+    def rates(self, per_hour_peak: float, *, open_only: bool) -> list[float]:
+        """Arrival rate per second for each minute."""
+        scale = per_hour_peak / 3600.0
+        if not open_only:
+            return [load * scale for load in self.load]
+        return [
+            load * scale if is_open else 0.0
+            for load, is_open in zip(self.load, self.open, strict=True)
+        ]
+
+    def staffing(self, servers: Sequence[int]) -> list[tuple[float, int]]:
+        """The change points ``(epoch, servers)`` of a per-minute server count."""
+        changes: list[tuple[float, int]] = []
+        for minute, count in enumerate(servers):
+            if not changes or changes[-1][1] != count:
+                changes.append((self.start + minute * MINUTE, count))
+        return changes
+
+    def work_time(self, t: float, rng: Random) -> float:
+        """When an agent acts on something due at ``t``: then if staffed, else after reopening."""
+        minute = int((t - self.start) // MINUTE)
+        if minute >= len(self.open) or self.open[minute]:
+            return t
+        reopen = self._next_open[minute]
+        if reopen >= len(self.open):
+            return self.until
+        return self.start + reopen * MINUTE + rng.uniform(0.0, _WORK_SPREAD_S)
+
+
+def business_calendar(agreement: Agreement, probe: float) -> BusinessCalendar | None:
+    """The calendar that sets opening hours: ``business`` if named so, else the first one.
+
+    A calendar that cannot answer yet (the placeholder raises NotImplementedError)
+    counts as none, so the simulator falls back to the profile's shifts.
+    """
+    calendars = agreement.calendars
+    calendar = calendars.get("business") or next(iter(calendars.values()), None)
+    if calendar is None:
+        return None
+    try:
+        calendar.is_open(probe)
+    except NotImplementedError:
+        return None
+    return calendar
+
+
+def arrivals(rng: Random, rates: Sequence[float], start: float, until: float) -> Iterator[float]:
+    """Epochs of a non-homogeneous Poisson process with per-minute ``rates``, by thinning."""
+    peak = max(rates, default=0.0)
+    if peak <= 0:
+        return
+    t = start
+    while True:
+        t += rng.expovariate(peak)
+        if t >= until:
+            return
+        if rng.random() * peak < rates[int((t - start) // MINUTE)]:
+            yield t
+
+
+def _next_true(flags: Sequence[bool]) -> list[int]:
+    """For each index, the first index at or after it whose flag is set (len if none)."""
+    result = [len(flags)] * len(flags)
+    upcoming = len(flags)
+    for index in range(len(flags) - 1, -1, -1):
+        if flags[index]:
+            upcoming = index
+        result[index] = upcoming
+    return result
