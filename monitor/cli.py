@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -36,6 +40,124 @@ def validate(
         err.print(f"[red]{len(problems)} problem(s)[/red] in the agreement files")
         raise typer.Exit(EXIT_INVALID_RULES)
     err.print(f"[green]ok[/green]: {len(agreements)} agreement(s) valid")
+
+
+def _load_or_exit(rules: Path) -> list[Any]:
+    from monitor.rulespec.loader import load_rules
+
+    agreements, problems = load_rules([rules])
+    if problems:
+        for problem in problems:
+            print(problem)
+        err.print(f"[red]{len(problems)} problem(s)[/red] in {rules}; nothing was run")
+        raise typer.Exit(EXIT_INVALID_RULES)
+    return agreements
+
+
+def _parse_instant(text: str | None) -> float | None:
+    if text is None:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    if moment.tzinfo is None:
+        raise typer.BadParameter("needs an offset, e.g. 2026-11-20T18:00:00Z", param_hint="--until")
+    return moment.timestamp()
+
+
+@app.command()
+def replay(
+    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    alerts: Annotated[Path | None, typer.Option(help="Write alert state changes (JSONL)")] = None,
+    report: Annotated[Path | None, typer.Option(help="Write the objective report (JSON)")] = None,
+    until: Annotated[
+        str | None, typer.Option(help="Flush event time to this RFC 3339 instant at the end")
+    ] = None,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+) -> None:
+    """Run the engine over a file in event time; write alerts and the report."""
+    from monitor.replay import read_lines, write_alert
+    from monitor.replay import replay as run_replay
+    from monitor.views import objective_table
+
+    agreements = _load_or_exit(rules)
+    flush_at = _parse_instant(until)
+    alerts_handle = alerts.open("w", encoding="utf-8") if alerts else None
+    counts = {"alerts": 0}
+
+    def on_alert(alert: Any) -> None:
+        counts["alerts"] += 1
+        if alerts_handle is not None:
+            write_alert(alerts_handle, alert)
+
+    try:
+        with _byte_progress(events, "replaying") as advance:
+            result = run_replay(
+                read_lines(events, advance), agreements, lateness=lateness, until=flush_at,
+                on_alert=on_alert,
+            )
+    finally:
+        if alerts_handle is not None:
+            alerts_handle.close()
+    summary = result.report()
+    if report is not None:
+        report.write_text(json.dumps(summary, indent=2, ensure_ascii=False) + "\n", "utf-8")
+    err.print(objective_table(summary))
+    ev = summary["events"]
+    err.print(
+        f"{ev['total']} events: {ev['invalid']} invalid, {ev['duplicates']} duplicate, "
+        f"{ev['late']} late, {ev['unknown_contract']} for unknown contracts; "
+        f"{counts['alerts']} alert state changes"
+    )
+
+
+@app.command()
+def simulate(
+    out: Annotated[Path, typer.Option(help="Write events here (JSONL)")] = Path("events.jsonl"),
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    start: Annotated[str, typer.Option(help="Simulated start (RFC 3339)")] = "2026-11-16T00:00:00Z",
+    hours: Annotated[float, typer.Option(help="Simulated duration in hours")] = 24.0,
+    seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic)")] = 1,
+) -> None:
+    """Realistic synthetic traffic for the agreements in rules/, to a file."""
+    from monitor.simulate import simulate as generate
+    from monitor.simulate import write_jsonl
+
+    agreements = _load_or_exit(rules)
+    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    count = write_jsonl(
+        generate(agreements, start=begin, duration=timedelta(hours=hours), seed=seed), out
+    )
+    err.print(f"wrote {count} events for {len(agreements)} contract(s) to {out}")
+
+
+@app.command()
+def demo(
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    hours: Annotated[float, typer.Option(help="Simulated hours")] = 24.0,
+    seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
+) -> None:
+    """Simulate a day of traffic for the rules/ agreements and replay it through the engine."""
+    out.mkdir(parents=True, exist_ok=True)
+    events = out / "events.jsonl"
+    simulate(out=events, rules=rules, start="2026-11-16T00:00:00Z", hours=hours, seed=seed)
+    replay(events, rules=rules, alerts=out / "alerts.jsonl", report=out / "report.json",
+           until=None, lateness=60.0)
+    err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
+
+
+@contextmanager
+def _byte_progress(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
+    if not err.is_terminal:
+        yield None
+        return
+    from rich.progress import BarColumn, DownloadColumn, Progress, TimeRemainingColumn
+
+    with Progress(
+        f"[bold]{label}", BarColumn(), DownloadColumn(), TimeRemainingColumn(), console=err
+    ) as progress:
+        task = progress.add_task(label, total=path.stat().st_size)
+        yield lambda size: progress.advance(task, size)
 
 
 def main() -> None:

@@ -1,0 +1,93 @@
+"""``slamon replay``: run the engine over a JSONL file, in event time only."""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, Final
+
+from monitor.domain.agreement import Agreement
+from monitor.domain.alerts import Alert
+from monitor.domain.engine import Engine
+from monitor.domain.events import EventError, parse_event
+from monitor.domain.report import build_report
+
+MAX_LISTED_INVALID: Final = 1000
+
+
+@dataclass(slots=True)
+class InvalidLine:
+    line: int
+    reason: str
+    message: str
+
+
+@dataclass(slots=True)
+class ReplayResult:
+    engine: Engine
+    alerts: list[Alert] = field(default_factory=list)
+    invalid: list[InvalidLine] = field(default_factory=list)
+    invalid_by_reason: Counter[str] = field(default_factory=Counter)
+
+    @property
+    def invalid_count(self) -> int:
+        return sum(self.invalid_by_reason.values())
+
+    def report(self) -> dict[str, Any]:
+        report = build_report(self.engine)
+        report["events"]["total"] += self.invalid_count
+        report["events"]["invalid"] = self.invalid_count
+        report["events"]["invalid_by_reason"] = dict(sorted(self.invalid_by_reason.items()))
+        report["invalid_lines"] = [
+            {"line": bad.line, "reason": bad.reason, "message": bad.message}
+            for bad in self.invalid
+        ]
+        report["watermark"] = self.engine.watermark
+        return report
+
+
+def replay(
+    lines: Iterable[bytes],
+    agreements: Sequence[Agreement],
+    *,
+    lateness: float = 60.0,
+    until: float | None = None,
+    on_alert: Callable[[Alert], None] | None = None,
+    engine: Engine | None = None,
+) -> ReplayResult:
+    """Apply every line in file order, then flush the watermark to ``until`` or the last event."""
+    engine = engine or Engine(agreements, lateness=lateness)
+    result = ReplayResult(engine)
+    emit = on_alert or result.alerts.append
+    apply = engine.apply
+    for number, raw in enumerate(lines, start=1):
+        if not raw.strip():
+            continue
+        event = parse_event(raw)
+        if isinstance(event, EventError):
+            result.invalid_by_reason[event.reason] += 1
+            if len(result.invalid) < MAX_LISTED_INVALID:
+                result.invalid.append(InvalidLine(number, event.reason, event.message))
+            continue
+        for alert in apply(event):
+            emit(alert)
+    end = until if until is not None else engine.max_event_time
+    for alert in engine.advance(end):
+        emit(alert)
+    return result
+
+
+def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    with path.open("rb") as handle:
+        for line in handle:
+            if on_bytes is not None:
+                on_bytes(len(line))
+            yield line.rstrip(b"\r\n")
+
+
+def write_alert(handle: IO[str], alert: Alert) -> None:
+    handle.write(json.dumps(alert.to_json(), ensure_ascii=False, separators=(",", ":")))
+    handle.write("\n")
