@@ -86,6 +86,7 @@ class Settings(BaseSettings):
     )
     topics: Topics = Field(default_factory=Topics)
     partitions: int = Field(default=4, ge=1)
+    replication_factor: int = Field(default=1, ge=1, description="for topics slamon creates")
     rules_dir: Path = Path("rules")
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     lateness_s: float = Field(default=60.0, ge=0)
@@ -95,6 +96,9 @@ class Settings(BaseSettings):
     )
     session_timeout_ms: int = Field(default=10_000, ge=1000)
     state_dir: Path = Path(".slamon/state")
+    table_store: str = Field(
+        default="memory://", description="Faust table store URL, e.g. rocksdb:// (needs rocksdict)"
+    )
     app_id: str = Field(default="slamon", min_length=1)
     log_level: LogLevel = "INFO"
     log_format: LogFormat = "auto"
