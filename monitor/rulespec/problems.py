@@ -74,6 +74,8 @@ def _message(detail: ErrorDetails) -> str:
         return f"unknown kind {ctx['tag']!r}; expected one of {ctx['expected_tags']}"
     if kind == "union_tag_not_found":
         return "required field is missing; every objective names its kind"
+    if kind in ("too_short", "string_too_short") and ctx.get("min_length") == 1:
+        return "must not be empty"
     if kind == "literal_error":
         return f"got {detail['input']!r}; expected {ctx['expected']}"
     message = message[0].lower() + message[1:]
