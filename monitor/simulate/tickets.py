@@ -33,6 +33,8 @@ def ticket_events(
 ) -> Iterator[Emission]:
     """Every ticket event of a contract, in time order."""
     total = sum(rate for _, rate in tickets.per_hour_peak)
+    if total <= 0:
+        return
     rates = schedule.rates(total, open_only=False)
     life = _Lifecycles(rng, schedule, tickets, surveys)
     pending: list[tuple[float, int, str, Body]] = []
