@@ -14,8 +14,11 @@ So business hours 09:00-18:00 are 9 real hours on any day, and a 24x7 calendar c
 
 from __future__ import annotations
 
-from collections.abc import Collection, Container, Mapping, Sequence
+import math
+from bisect import bisect_left
+from collections.abc import Collection, Container, Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from itertools import accumulate
 from typing import Final, NamedTuple
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -25,8 +28,12 @@ SEARCH_DAYS: Final = 3 * 366
 
 _BLOCK_DAYS: Final = 32
 """Long spans are summed in blocks of this many days (by date ordinal) to stay cheap."""
+_FEW_DAYS: Final = 4
+"""Spans of at most this many whole days are summed day by day, without building a block."""
 _MAX_CACHED_DAYS: Final = 4096
 _MAX_CACHED_BLOCKS: Final = 512
+_SECONDS_PER_DAY: Final = 86400
+_EPOCH_ORDINAL: Final = date(1970, 1, 1).toordinal()
 _PLAIN_COLLECTIONS: Final = (frozenset, set, tuple, list)
 
 Interval = tuple[float, float]
@@ -87,8 +94,9 @@ class BusinessCalendar:
             and not holidays
         )
         self._days: dict[int, _Day] = {}
-        self._block_totals: dict[int, float] = {}
+        self._blocks: dict[int, tuple[float, ...]] = {}
         self._last: tuple[int, _Day] = (0, _NO_DAY)
+        self._offset = 0.0
 
     @classmethod
     def always_open(cls, timezone: str = "UTC", name: str = "24x7") -> BusinessCalendar:
@@ -153,8 +161,8 @@ class BusinessCalendar:
         The result is either open or exactly the close of an interval: a deadline that
         uses up the day's last open second ends at closing time, not at the next opening.
         """
-        if seconds < 0:
-            raise ValueError(f"seconds must be >= 0, got {seconds}")
+        if not (seconds >= 0 and math.isfinite(seconds)):
+            raise ValueError(f"seconds must be finite and >= 0, got {seconds}")
         if seconds == 0:
             return start
         if self._always_open:
@@ -189,20 +197,24 @@ class BusinessCalendar:
         return datetime.combine(date.fromordinal(ordinal), wall, self.zone).timestamp()
 
     def _day_at(self, t: float) -> tuple[int, _Day]:
-        """The local day holding instant ``t``, as (date ordinal, day)."""
+        """The local day holding instant ``t``, as (date ordinal, day).
+
+        Guesses the date with the UTC offset of the last day looked at, then steps to the
+        neighbouring day if the guess was off; cheaper than a zoneinfo conversion.
+        """
         ordinal, day = self._last
         if day.start <= t < day.end:
             return ordinal, day
-        ordinal = datetime.fromtimestamp(t, self.zone).toordinal()
+        ordinal = int((t + self._offset) // _SECONDS_PER_DAY) + _EPOCH_ORDINAL
         day = self._day(ordinal)
-        # fromtimestamp rounds to microseconds, which can cross midnight by a hair.
-        if t < day.start:
+        while t < day.start:
             ordinal -= 1
             day = self._day(ordinal)
-        elif t >= day.end:
+        while t >= day.end:
             ordinal += 1
             day = self._day(ordinal)
         self._last = (ordinal, day)
+        self._offset = (ordinal - _EPOCH_ORDINAL) * _SECONDS_PER_DAY - day.start
         return ordinal, day
 
     def _day(self, ordinal: int) -> _Day:
@@ -210,25 +222,26 @@ class BusinessCalendar:
         if day is None:
             if len(self._days) >= _MAX_CACHED_DAYS:
                 self._days.clear()
-            day = self._days[ordinal] = self._build_day(date.fromordinal(ordinal))
+            day = self._days[ordinal] = self._build_day(ordinal)
         return day
 
-    def _build_day(self, day: date) -> _Day:
-        start, end = self._instant(day, 0), self._instant(day, MINUTES_PER_DAY)
-        spans = sorted(
-            (max(self._instant(day, open_), start), min(self._instant(day, close), end))
-            for open_, close in self._hours_on(day)
-        )
-        # Around a DST gap two wall-clock intervals can map onto overlapping instants.
-        merged: list[Interval] = []
-        for open_, close in spans:
-            if open_ >= close:
-                continue
-            if merged and open_ <= merged[-1][1]:
-                merged[-1] = (merged[-1][0], max(merged[-1][1], close))
-            else:
-                merged.append((open_, close))
-        return _Day(start, end, tuple(merged), sum((close - open_ for open_, close in merged), 0.0))
+    def _build_day(self, ordinal: int) -> _Day:
+        day = date.fromordinal(ordinal)
+        previous = self._days.get(ordinal - 1)
+        start = previous.end if previous is not None else self._instant(day, 0)
+        end = self._instant(day, MINUTES_PER_DAY)
+        hours = self._hours_on(day)
+        if end - start == _SECONDS_PER_DAY:
+            # The UTC offset does not change during the day: minutes map linearly.
+            intervals = tuple(
+                (start + open_ * 60.0, start + close * 60.0) for open_, close in hours
+            )
+        else:
+            intervals = _merge(
+                (max(self._instant(day, open_), start), min(self._instant(day, close), end))
+                for open_, close in hours
+            )
+        return _Day(start, end, intervals, sum((close - open_ for open_, close in intervals), 0.0))
 
     def _hours_on(self, day: date) -> Hours:
         if day in self._extra_workdays:
@@ -238,43 +251,56 @@ class BusinessCalendar:
         return self._weekly[day.weekday()]
 
     def _instant(self, day: date, minute: int) -> float:
+        """Epoch of local wall time ``minute`` on ``day``, with fold=0 like ``timestamp()``."""
         if minute == MINUTES_PER_DAY:
             day, minute = day + timedelta(days=1), 0
         hour, minute = divmod(minute, 60)
-        return datetime(day.year, day.month, day.day, hour, minute, tzinfo=self.zone).timestamp()
+        offset = self.zone.utcoffset(datetime(day.year, day.month, day.day, hour, minute))
+        assert offset is not None  # a ZoneInfo always has an offset for a datetime
+        local = (day.toordinal() - _EPOCH_ORDINAL) * _SECONDS_PER_DAY + hour * 3600 + minute * 60
+        return local - offset.total_seconds()
 
-    def _block_total(self, block: int) -> float:
-        """Open seconds of the ``_BLOCK_DAYS`` days from ordinal ``block * _BLOCK_DAYS``."""
-        total = self._block_totals.get(block)
-        if total is None:
-            if len(self._block_totals) >= _MAX_CACHED_BLOCKS:
-                self._block_totals.clear()
+    def _block(self, block: int) -> tuple[float, ...]:
+        """Running open seconds over the ``_BLOCK_DAYS`` days from ordinal ``block * _BLOCK_DAYS``.
+
+        ``sums[i]`` is the open time of the block's first ``i`` days, so any run of whole
+        days inside a block costs one subtraction.
+        """
+        sums = self._blocks.get(block)
+        if sums is None:
+            if len(self._blocks) >= _MAX_CACHED_BLOCKS:
+                self._blocks.clear()
             first = block * _BLOCK_DAYS
-            total = sum(
+            days = (
                 self._day(ordinal).open_seconds for ordinal in range(first, first + _BLOCK_DAYS)
             )
-            self._block_totals[block] = total
-        return total
+            sums = self._blocks[block] = (0.0, *accumulate(days))
+        return sums
 
     def _open_seconds_of_days(self, first: int, stop: int) -> float:
         """Open seconds of the whole days with ordinals in ``[first, stop)``."""
-        total = 0.0
-        ordinal = first
-        while ordinal < stop:
-            if ordinal % _BLOCK_DAYS == 0 and ordinal + _BLOCK_DAYS <= stop:
-                total += self._block_total(ordinal // _BLOCK_DAYS)
-                ordinal += _BLOCK_DAYS
-            else:
-                total += self._day(ordinal).open_seconds
-                ordinal += 1
+        if stop - first <= _FEW_DAYS:
+            return sum((self._day(ordinal).open_seconds for ordinal in range(first, stop)), 0.0)
+        block, offset = divmod(first, _BLOCK_DAYS)
+        last_block, last_offset = divmod(stop, _BLOCK_DAYS)
+        sums = self._block(block)
+        if block == last_block:
+            return sums[last_offset] - sums[offset]
+        total = sums[-1] - sums[offset]
+        for middle in range(block + 1, last_block):
+            total += self._block(middle)[-1]
+        if last_offset:
+            total += self._block(last_block)[last_offset]
         return total
 
     def _next_workday(self, ordinal: int) -> int:
         """The first ordinal >= ``ordinal`` with open hours."""
         limit = ordinal + SEARCH_DAYS
         while ordinal <= limit:
-            if ordinal % _BLOCK_DAYS == 0 and not self._block_total(ordinal // _BLOCK_DAYS):
-                ordinal += _BLOCK_DAYS
+            block, offset = divmod(ordinal, _BLOCK_DAYS)
+            sums = self._block(block)
+            if sums[-1] == sums[offset]:
+                ordinal = (block + 1) * _BLOCK_DAYS
             elif self._day(ordinal).intervals:
                 return ordinal
             else:
@@ -282,25 +308,25 @@ class BusinessCalendar:
         raise self._never_opens()
 
     def _day_holding(self, ordinal: int, remaining: float) -> tuple[int, float]:
-        """Skip whole days from ``ordinal`` while they have less than ``remaining`` open.
+        """The first day from ``ordinal`` on by whose end ``remaining`` open seconds are used.
 
-        Returns the day where ``remaining`` runs out and what is left of it there.
+        Returns that day's ordinal and the open seconds still left to spend in it.
         """
         idle = 0
         while idle <= SEARCH_DAYS:
-            if ordinal % _BLOCK_DAYS == 0:
-                total = self._block_total(ordinal // _BLOCK_DAYS)
-                if remaining > total:
-                    remaining -= total
-                    ordinal += _BLOCK_DAYS
-                    idle = idle + _BLOCK_DAYS if total == 0 else 0
-                    continue
-            open_seconds = self._day(ordinal).open_seconds
-            if remaining <= open_seconds:
-                return ordinal, remaining
-            remaining -= open_seconds
-            ordinal += 1
-            idle = idle + 1 if open_seconds == 0 else 0
+            block, offset = divmod(ordinal, _BLOCK_DAYS)
+            sums = self._block(block)
+            rest = sums[-1] - sums[offset]
+            if remaining > rest:
+                remaining -= rest
+                idle = idle + _BLOCK_DAYS - offset if rest == 0 else 0
+                ordinal = (block + 1) * _BLOCK_DAYS
+                continue
+            base = sums[offset]
+            # Compare differences of the integral sums, never base + remaining, which
+            # could round a tiny remainder away and land on a closed day.
+            day = bisect_left(sums, remaining, offset + 1, key=lambda total: total - base) - 1
+            return block * _BLOCK_DAYS + day, remaining - (sums[day] - base)
         raise self._never_opens()
 
     def _never_opens(self) -> ValueError:
@@ -334,6 +360,23 @@ def _normalize_weekly(weekly: Mapping[int, Sequence[tuple[int, int]]]) -> tuple[
     return tuple(days)
 
 
+def _merge(spans: Iterable[Interval]) -> tuple[Interval, ...]:
+    """Sort and merge intervals, dropping empty ones.
+
+    Needed on DST days only: around a spring-forward gap two wall-clock intervals can
+    map onto overlapping (or empty) spans of real time.
+    """
+    merged: list[Interval] = []
+    for open_, close in sorted(spans):
+        if open_ >= close:
+            continue
+        if merged and open_ <= merged[-1][1]:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], close))
+        else:
+            merged.append((open_, close))
+    return tuple(merged)
+
+
 def _overlap(intervals: tuple[Interval, ...], start: float, end: float) -> float:
     """Seconds of ``[start, end)`` covered by the sorted ``intervals``."""
     total = 0.0
@@ -352,7 +395,10 @@ def _consume(
     for open_, close in intervals:
         if close > start:
             begin = max(open_, start)
-            if seconds <= close - begin:
+            span = close - begin
+            if seconds < span:
                 return begin + seconds, 0.0
-            seconds -= close - begin
+            if seconds == span:
+                return close, 0.0
+            seconds -= span
     return None, seconds
