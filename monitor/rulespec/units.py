@@ -141,8 +141,8 @@ def parse_days(value: Any) -> tuple[int, ...]:
     text = value.strip().lower() if isinstance(value, str) else ""
     if text == "daily":
         return tuple(range(7))
-    first, _, last = text.partition("-")
-    if first not in DAYS or (last and last not in DAYS):
+    first, dash, last = text.partition("-")
+    if first not in DAYS or (dash and last not in DAYS):
         raise ValueError(
             f"bad day {value!r}; use mon, tue, wed, thu, fri, sat, sun, a range "
             "like mon-fri, or daily"
