@@ -243,14 +243,17 @@ class EmbeddedBroker:
         ]
         on_main_thread = threading.current_thread() is threading.main_thread()
         with os.fdopen(fd, "wb") as log:
-            self._process = subprocess.Popen(
-                command,
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-                preexec_fn=_die_with_parent if on_main_thread else None,
-            )
+            try:
+                self._process = subprocess.Popen(
+                    command,
+                    stdin=subprocess.DEVNULL,
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    start_new_session=True,
+                    preexec_fn=_die_with_parent if on_main_thread else None,
+                )
+            except OSError as exc:
+                raise EmbeddedBrokerError(f"cannot run the Tansu binary {binary!r}: {exc}") from exc
         self._port = port
         _LIVE.add(self)
         _install_exit_hooks()

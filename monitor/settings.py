@@ -30,7 +30,7 @@ from pydantic_settings import (
 
 from monitor.domain.errors import MonitorError
 
-__all__ = ["CONFIG_ENV_VAR", "ConfigFileError", "Settings", "Topics"]
+__all__ = ["CONFIG_ENV_VAR", "ConfigFileError", "Settings", "SettingsError", "Topics"]
 
 CONFIG_ENV_VAR = "SLAMON_CONFIG"
 
@@ -42,7 +42,11 @@ LogFormat = Literal["auto", "json", "console"]
 _config_file: ContextVar[Path | None] = ContextVar("slamon_config_file", default=None)
 
 
-class ConfigFileError(MonitorError):
+class SettingsError(MonitorError):
+    """Settings that parse but do not fit together (raised as-is, never echoing inputs)."""
+
+
+class ConfigFileError(SettingsError):
     """The config file is missing, unreadable or not a TOML/YAML mapping."""
 
 
@@ -78,6 +82,7 @@ class Settings(BaseSettings):
         frozen=True,
         extra="forbid",
         case_sensitive=False,
+        hide_input_in_errors=True,  # else a failing validator echoes every input, secrets too
     )
 
     kafka_brokers: Annotated[list[str], NoDecode] = Field(
@@ -132,10 +137,12 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _sasl_needs_credentials(self) -> Settings:
+        # Not a ValueError: pydantic would wrap it and keep every raw input,
+        # the plain-text password included, in ValidationError.errors().
         if self.security_protocol.startswith("SASL_") and not (
             self.sasl_username and self.sasl_password
         ):
-            raise ValueError(
+            raise SettingsError(
                 f"security_protocol={self.security_protocol} needs sasl_username and sasl_password"
             )
         return self
