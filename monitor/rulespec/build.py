@@ -148,6 +148,8 @@ def build_window_objective(spec: v1.WindowSpec, alerting: Alerting) -> WindowObj
         hold_for=spec.hold_for if spec.hold_for is not None else alerting.hold_for,
         clause=spec.clause,
     )
+    if isinstance(spec, v1.AbandonmentSpec):
+        return replace(objective, short_abandon=spec.short_abandon)
     if isinstance(spec, v1.ServiceLevelSpec):
         return replace(
             objective,

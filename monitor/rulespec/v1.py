@@ -122,7 +122,6 @@ Volume = Annotated[StrictInt, Field(ge=1)]
 HigherRatio = Annotated[Target, _target("ratio", higher_is_better=True)]
 LowerRatio = Annotated[Target, _target("ratio", higher_is_better=False)]
 LowerSeconds = Annotated[Target, _target("seconds", higher_is_better=False)]
-SatisfactionTarget = Annotated[Target, _target("ratio", "number", higher_is_better=True)]
 
 
 class _Spec(BaseModel):
@@ -258,13 +257,14 @@ class AverageTimeSpec(_WindowObjective):
 class AbandonmentSpec(_WindowObjective):
     kind: Literal["abandonment_rate"]
     target: LowerRatio
+    short_abandon: Duration = 0.0
 
 
 class SatisfactionSpec(_WindowObjective):
     kind: Literal["satisfaction"]
     scale_max: Annotated[float, Field(gt=0)] = 5.0
     satisfied_min_score: float | None = None
-    target: SatisfactionTarget
+    target: HigherRatio
 
     @field_validator("satisfied_min_score")
     @classmethod
@@ -273,14 +273,6 @@ class SatisfactionSpec(_WindowObjective):
         if score is not None and scale_max is not None and not 0 < score <= scale_max:
             raise ValueError(f"{score:g} is not on the survey scale (0, {scale_max:g}]")
         return score
-
-    @field_validator("target")
-    @classmethod
-    def _average_on_the_scale(cls, target: Target, info: ValidationInfo) -> Target:
-        scale_max = info.data.get("scale_max")
-        if target.unit == "number" and scale_max is not None and target.value > scale_max:
-            raise ValueError(f"target {target}: scores go up to scale_max {scale_max:g}")
-        return target
 
 
 class ItemSpec(_Objective):

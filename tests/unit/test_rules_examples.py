@@ -10,7 +10,7 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.domain.agreement import ItemObjective, Target, WindowObjective, Workdays
-from monitor.rulespec.loader import load_agreement, load_rules
+from monitor.rulespec.loader import load_agreement, load_rules, load_text
 
 ROOT = Path(__file__).resolve().parents[2]
 RULES = ROOT / "rules"
@@ -123,3 +123,13 @@ def test_slamon_validate_exits_2_on_a_missing_path(tmp_path: Path) -> None:
 
     assert result.exit_code == 2
     assert result.stdout == f"{tmp_path / 'nope.yaml'}:0: (file): no such file or folder\n"
+
+
+def test_the_complete_example_in_the_docs_is_valid() -> None:
+    docs = (ROOT / "docs" / "agreements.md").read_text(encoding="utf-8")
+    example = docs.split("```yaml\n", 1)[1].split("```", 1)[0]
+
+    agreement = load_text(example, "docs/agreements.md")
+
+    assert agreement.contract_id == "acme-support"
+    assert len(agreement.objectives) == 12

@@ -223,13 +223,22 @@ def test_match_selectors_accept_scalars_lists_and_attributes() -> None:
 def test_satisfaction_scores_default_to_the_top_fifth_of_the_scale() -> None:
     text = (
         MINIMAL
-        + "  - {id: nps, kind: satisfaction, scale_max: 10, target: '>= 8.5', window: 30d}\n"
+        + "  - {id: nps, kind: satisfaction, scale_max: 10, target: '>= 60%', window: 30d}\n"
     )
     nps = load_text(text, "nps.yaml").objective("nps")
 
     assert isinstance(nps, WindowObjective)
-    assert nps.satisfied_min_score == 8.0
-    assert nps.target == Target(">=", 8.5, "number")
+    assert (nps.satisfied_min_score, nps.scale_max) == (8.0, 10.0)
+
+
+def test_abandonment_may_leave_out_short_abandons() -> None:
+    text = MINIMAL + (
+        "  - {id: ab, kind: abandonment_rate, target: '< 5%', window: 1h, short_abandon: 5s}\n"
+    )
+    abandonment = load_text(text, "ab.yaml").objective("ab")
+
+    assert isinstance(abandonment, WindowObjective)
+    assert abandonment.short_abandon == 5.0
 
 
 def test_clauses_are_kept_on_objectives_and_credits() -> None:

@@ -378,7 +378,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         objectives:
           - {id: sl, kind: service_level, target: ">= 80%", window: 1h}
           - {id: sl, kind: first_response, within: 2 weeks, calendar: office}
-          - {id: csat, kind: satisfaction, target: ">= 6", window: 7d, satisfied_min_score: 7}
+          - {id: csat, kind: satisfaction, target: ">= 4.5", window: 7d, satisfied_min_score: 7}
         credits:
           - {objective: nope, percent_of_fee: 5}
         """
@@ -393,7 +393,7 @@ CASES: list[tuple[str, str, list[str]]] = [
             "9: objectives[1].within: bad duration '2 weeks'; durations look like 20s, 3m, 12h, "
             "7d, 1h30m or a number of seconds (or 'N workdays')",
             "10: objectives[2].satisfied_min_score: 7 is not on the survey scale (0, 5]",
-            "10: objectives[2].target: target >= 6: scores go up to scale_max 5",
+            "10: objectives[2].target: target >= 4.5: expected a percent like '>= 80%'",
             "12: credits[0].objective: no objective with id 'nope'",
         ],
     ),
