@@ -618,7 +618,7 @@ durations = st.one_of(
     st.integers(0, 200).map(lambda n: n * 1800.0),
 )
 calendars = st.sampled_from(ALL_CALENDARS)
-fast = settings(max_examples=150, deadline=None)
+fast = settings(max_examples=100, deadline=None)
 
 
 @fast
