@@ -22,6 +22,16 @@ from monitor.rulespec import v1
 from monitor.rulespec.yamldoc import Document, YamlPath
 
 _VALUE_ERROR_PREFIXES: Final = ("Value error, ", "Assertion failed, ")
+_EXPECTED: Final = {
+    "model_type": "a mapping",
+    "model_attributes_type": "a mapping",
+    "dict_type": "a mapping",
+    "list_type": "a list",
+    "string_type": "a string",
+    "int_type": "a whole number",
+    "float_type": "a number",
+    "bool_type": "true or false",
+}
 
 
 def format_path(path: YamlPath) -> str:
@@ -76,12 +86,22 @@ def _message(detail: ErrorDetails) -> str:
         return "required field is missing; every objective names its kind"
     if kind in ("too_short", "string_too_short") and ctx.get("min_length") == 1:
         return "must not be empty"
+    if kind in _EXPECTED:
+        return f"expected {_EXPECTED[kind]}, got {_describe(detail['input'])}"
     if kind == "literal_error":
         return f"got {detail['input']!r}; expected {ctx['expected']}"
     message = message[0].lower() + message[1:]
     if isinstance(detail["input"], str | int | float | bool | date | None):
         message += f", got {detail['input']!r}"
     return message
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    return repr(value)
 
 
 def _unknown_field(name: str | int) -> str:

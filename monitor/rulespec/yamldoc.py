@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ruamel.yaml import YAML
-from ruamel.yaml.comments import CommentedMap, CommentedSeq
+from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import MarkedYAMLError, YAMLError
 
 YamlPath = tuple[str | int, ...]
@@ -61,7 +61,8 @@ def _plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
         result = {}
         for key, value in node.items():
             plain_key = _plain_scalar(key)
-            lines[(*path, plain_key)] = node.lc.key(key)[0] + 1
+            position = node.lc.data.get(key)  # None for keys merged in with "<<: *anchor"
+            lines[(*path, plain_key)] = position[0] + 1 if position else lines.get(path, 1)
             result[plain_key] = _plain(value, (*path, plain_key), lines)
         return result
     if isinstance(node, CommentedSeq):
@@ -74,9 +75,11 @@ def _plain(node: Any, path: YamlPath, lines: dict[YamlPath, int]) -> Any:
 
 
 def _plain_scalar(value: Any) -> Any:
-    """ruamel's ScalarFloat, ScalarInt and styled strings as the builtin types."""
+    """ruamel's ScalarFloat, ScalarInt, tagged and styled strings as the builtin types."""
     if isinstance(value, bool) or value is None:
         return value
+    if isinstance(value, TaggedScalar):
+        return value.value
     for builtin in (str, int, float):
         if isinstance(value, builtin):
             return builtin(value)

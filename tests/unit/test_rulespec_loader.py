@@ -256,6 +256,19 @@ def test_clauses_are_kept_on_objectives_and_credits() -> None:
     assert agreement.credits == (Credit("up", 2.5, "10.3"),)
 
 
+def test_yaml_anchors_and_merge_keys_may_share_settings() -> None:
+    text = MINIMAL + (
+        "  - &email {id: email, kind: first_response, match: {channel: email}, within: 12h}\n"
+        "  - <<: *email\n"
+        "    id: portal\n"
+        "    match: {channel: portal}\n"
+    )
+    portal = load_text(text, "anchors.yaml").objective("portal")
+
+    assert isinstance(portal, ItemObjective)
+    assert (portal.within, portal.match.channel) == (BusinessTime(43200.0), frozenset({"portal"}))
+
+
 def test_load_agreement_reads_a_file(tmp_path: Path) -> None:
     path = tmp_path / "a.yaml"
     path.write_text(MINIMAL, encoding="utf-8")

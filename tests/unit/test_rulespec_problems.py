@@ -369,6 +369,19 @@ CASES: list[tuple[str, str, list[str]]] = [
         ],
     ),
     (
+        "values of the wrong type",
+        HEAD
+        + "objectives: [null, {id: a, kind: first_response, within: 1h, pause_on: null}]\n"
+        + "alerting: {min_volume: '10'}\n"
+        + "labels: {a: 1}\n",
+        [
+            "4: objectives[0]: expected a mapping, got None",
+            "4: objectives[1].pause_on: expected a list, got None",
+            "5: alerting.min_volume: expected a whole number, got '10'",
+            "6: labels.a: expected a string, got 1",
+        ],
+    ),
+    (
         "many mistakes in one file are all reported",
         with_head(
             """\
