@@ -34,7 +34,8 @@ def call_events(
     later = FollowUps()
     for happening in happenings:
         t = happening.t
-        yield from later.due(t)
+        if later.next_at() <= t:
+            yield from later.due(t)
         if isinstance(happening, Offered):
             body = {
                 "contract_id": contract_id,
@@ -89,7 +90,8 @@ def chat_events(
     later = FollowUps()
     for happening in happenings:
         t = happening.t
-        yield from later.due(t)
+        if later.next_at() <= t:
+            yield from later.due(t)
         if isinstance(happening, Offered):
             body = {
                 "contract_id": contract_id,

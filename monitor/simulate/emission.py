@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
+import math
 from collections.abc import Iterator
 from random import Random
 from typing import Any
@@ -41,6 +42,10 @@ class FollowUps:
 
     def add(self, t: float, kind: str, body: Body) -> None:
         heapq.heappush(self._heap, (t, next(self._order), kind, body))
+
+    def next_at(self) -> float:
+        """When the earliest follow-up is due (infinity if none)."""
+        return self._heap[0][0] if self._heap else math.inf
 
     def due(self, now: float) -> Iterator[Emission]:
         """Release everything scheduled at or before ``now``."""

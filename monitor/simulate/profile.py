@@ -33,19 +33,23 @@ class Dist:
     mean_s: float
     shape: Literal["exponential", "lognormal", "fixed"] = "exponential"
     sigma: float = 1.0
+    _mu: float = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not self.mean_s > 0:
             raise ValueError(f"Dist mean must be positive, got {self.mean_s}")
         if math.isinf(self.mean_s) and self.shape != "exponential":
             raise ValueError("only an exponential Dist may have an infinite mean")
+        mu = math.log(self.mean_s) - self.sigma * self.sigma / 2.0
+        object.__setattr__(self, "_mu", mu)
 
     def sample(self, rng: Random) -> float:
         if self.shape == "exponential":
-            return math.inf if math.isinf(self.mean_s) else rng.expovariate(1.0 / self.mean_s)
+            if self.mean_s == math.inf:
+                return math.inf
+            return -self.mean_s * math.log(1.0 - rng.random())
         if self.shape == "lognormal":
-            mu = math.log(self.mean_s) - self.sigma * self.sigma / 2.0
-            return rng.lognormvariate(mu, self.sigma)
+            return math.exp(rng.gauss(self._mu, self.sigma))
         return self.mean_s
 
 

@@ -51,22 +51,19 @@ def run_queue(
     """Simulate the queue up to ``until`` (exclusive); contact ``n`` is the n-th arrival."""
     heap: list[tuple[float, int, int, int]] = []
     order = itertools.count()
-
-    def push(t: float, kind: int, value: int) -> None:
-        heapq.heappush(heap, (t, next(order), kind, value))
-
+    push, pop = heapq.heappush, heapq.heappop
     for t, servers in staffing:
-        push(t, _STAFF, servers)
+        push(heap, (t, next(order), _STAFF, servers))
     upcoming = iter(arrivals)
     first = next(upcoming, None)
     if first is not None:
-        push(first, _ARRIVE, 0)
+        push(heap, (first, next(order), _ARRIVE, 0))
 
     line: deque[int] = deque()
     waiting: dict[int, float] = {}
     servers = busy = 0
     while heap:
-        t, _, kind, value = heapq.heappop(heap)
+        t, _, kind, value = pop(heap)
         if t >= until:
             return
         if kind == _ARRIVE:
@@ -75,10 +72,10 @@ def run_queue(
             line.append(value)
             limit = patience()
             if limit != math.inf:
-                push(t + limit, _ABANDON, value)
+                push(heap, (t + limit, next(order), _ABANDON, value))
             following = next(upcoming, None)
             if following is not None:
-                push(following, _ARRIVE, value + 1)
+                push(heap, (following, next(order), _ARRIVE, value + 1))
         elif kind == _ABANDON:
             arrived = waiting.pop(value, None)
             if arrived is not None:
@@ -95,5 +92,5 @@ def run_queue(
                 continue
             duration = service()
             busy += 1
-            push(t + duration, _DONE, n)
+            push(heap, (t + duration, next(order), _DONE, n))
             yield Answered(t, n, arrived, duration)

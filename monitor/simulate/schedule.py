@@ -35,22 +35,20 @@ class Schedule:
         self.open: list[bool] = []
         self.agents: list[int] = []
         self.chat_slots: list[int] = []
+        agents_by_minute, chat_by_minute = _staff_by_minute_of_day(profile)
         concurrency = profile.chats.concurrency
-        for minute in range(size):
-            epoch = start + minute * MINUTE
-            local = datetime.fromtimestamp(epoch, zone)
-            hour = local.hour + local.minute / 60.0
-            weekend = local.weekday() >= 5
-            on_duty = [shift for shift in profile.shifts if shift.covers(hour)]
-            agents = sum(shift.agents for shift in on_duty)
-            chat_agents = sum(shift.chat_agents for shift in on_duty)
-            is_open = calendar.is_open(epoch) if calendar else agents + chat_agents > 0
-            if is_open and calendar:
+        weekend_factor = profile.weekend_factor
+        for index, (minute_of_day, weekday) in enumerate(_local_clock(zone, start, size)):
+            agents = agents_by_minute[minute_of_day]
+            chat_agents = chat_by_minute[minute_of_day]
+            if calendar is None:
+                is_open = agents + chat_agents > 0
+            else:
+                is_open = calendar.is_open(start + index * MINUTE)
                 agents = max(agents, profile.min_agents_open)
                 chat_agents = max(chat_agents, profile.min_chat_agents_open)
-            self.load.append(
-                profile.curve[local.hour] * (profile.weekend_factor if weekend else 1.0)
-            )
+            load = profile.curve[minute_of_day // 60]
+            self.load.append(load * weekend_factor if weekday >= 5 else load)
             self.open.append(is_open)
             self.agents.append(agents if is_open else 0)
             self.chat_slots.append(chat_agents * concurrency if is_open else 0)
@@ -114,6 +112,41 @@ def arrivals(rng: Random, rates: Sequence[float], start: float, until: float) ->
             return
         if rng.random() * peak < rates[int((t - start) // MINUTE)]:
             yield t
+
+
+def _staff_by_minute_of_day(profile: TrafficProfile) -> tuple[list[int], list[int]]:
+    """Agents and chat agents on duty at each local minute of the day (shifts add up)."""
+    agents, chat_agents = [0] * 1440, [0] * 1440
+    for minute in range(1440):
+        for shift in profile.shifts:
+            if shift.covers(minute / 60.0):
+                agents[minute] += shift.agents
+                chat_agents[minute] += shift.chat_agents
+    return agents, chat_agents
+
+
+def _local_clock(zone: ZoneInfo, start: float, size: int) -> Iterator[tuple[int, int]]:
+    """Local minute of day and weekday (Monday 0) at each grid minute.
+
+    The UTC offset is looked up once per UTC hour and per minute only in an hour
+    that contains a transition, so long spans stay cheap and DST stays exact.
+    """
+    hour = None
+    steady: float | None = None
+    for index in range(size):
+        epoch = start + index * MINUTE
+        if int(epoch // 3600) != hour:
+            hour = int(epoch // 3600)
+            first, last = _offset(zone, hour * 3600.0), _offset(zone, hour * 3600.0 + 3599.0)
+            steady = first if first == last else None
+        offset = steady if steady is not None else _offset(zone, epoch)
+        local_minutes = int((epoch + offset) // MINUTE)
+        yield local_minutes % 1440, (local_minutes // 1440 + 3) % 7  # 1970-01-01 was a Thursday
+
+
+def _offset(zone: ZoneInfo, epoch: float) -> float:
+    offset = datetime.fromtimestamp(epoch, zone).utcoffset()
+    return offset.total_seconds() if offset is not None else 0.0
 
 
 def _next_true(flags: Sequence[bool]) -> list[int]:

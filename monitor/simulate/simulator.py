@@ -17,7 +17,7 @@ from datetime import datetime, timedelta
 from operator import itemgetter
 from pathlib import Path
 from random import Random
-from typing import Any
+from typing import Any, Final
 
 from monitor.domain.agreement import Agreement
 from monitor.simulate.contacts import call_events, chat_events
@@ -112,13 +112,23 @@ def _contract_sources(
     ]
 
 
+_SECONDS: Final = tuple(f"{second:02d}" for second in range(60))
+_MILLIS: Final = tuple(f".{milli:03d}Z" for milli in range(1000))
+
+
 def _stamp(emissions: Iterable[Emission], run: str) -> Iterator[dict[str, Any]]:
     """Give each emission its event id and RFC 3339 timestamp (UTC, milliseconds)."""
-    last_second = -1
+    current_minute = None
     prefix = ""
     for count, (t, kind, body) in enumerate(emissions):
         second, milli = divmod(millis(t), 1000)
-        if second != last_second:
-            last_second = second
-            prefix = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(second))
-        yield {"event_id": f"{run}-{count}", "type": kind, "ts": f"{prefix}.{milli:03d}Z", **body}
+        minute, second = divmod(second, 60)
+        if minute != current_minute:
+            current_minute = minute
+            prefix = time.strftime("%Y-%m-%dT%H:%M:", time.gmtime(minute * 60))
+        yield {
+            "event_id": f"{run}-{count}",
+            "type": kind,
+            "ts": prefix + _SECONDS[second] + _MILLIS[milli],
+            **body,
+        }
