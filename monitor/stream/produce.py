@@ -112,9 +112,11 @@ def route_line(line: bytes, topics: Topics) -> Routed:
     """Decide the topic and key of one non-blank line (pure: no I/O)."""
     dead = topics.deadletter
     try:
-        obj = json.loads(line)
+        text = line.decode("utf-8")
     except UnicodeDecodeError as exc:
         return Routed(dead, None, INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
+    try:
+        obj = json.loads(text)
     except ValueError as exc:
         return Routed(dead, None, INVALID_JSON, f"not JSON: {exc}")
     if not isinstance(obj, dict):
@@ -125,7 +127,8 @@ def route_line(line: bytes, topics: Topics) -> Routed:
         if not isinstance(obj[name], str) or not obj[name]:
             return Routed(dead, None, WRONG_TYPE, f"{name}: must be a non-empty string")
     event_type: str = obj["type"]
-    family = FAMILIES.get(event_type.partition(".")[0])
+    prefix, dot, _action = event_type.partition(".")
+    family = FAMILIES.get(prefix) if dot else None
     if family is None:
         return Routed(dead, None, UNKNOWN_TYPE, f"type: unknown event type {event_type[:60]!r}")
     contract_id: str = obj["contract_id"]

@@ -93,10 +93,16 @@ def test_leaving_the_block_kills_the_broker_and_frees_its_port() -> None:
 
 @pytest.mark.timeout(30)
 def test_an_exception_in_the_block_still_stops_the_broker() -> None:
-    pid = None
-    with pytest.raises(RuntimeError, match="boom"), EmbeddedBroker() as broker:
-        pid = broker.pid
-        raise RuntimeError("boom")
+    pids: list[int | None] = []
+
+    def fail_inside() -> None:
+        with EmbeddedBroker() as broker:
+            pids.append(broker.pid)
+            raise RuntimeError("boom")
+
+    with pytest.raises(RuntimeError, match="boom"):
+        fail_inside()
+    [pid] = pids
     assert pid is not None
     assert process_gone(pid)
 
