@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from random import Random
 
 from monitor.simulate.emission import Body, Emission, FollowUps, seconds_between, survey_body
-from monitor.simulate.profile import CallTraffic, ChatTraffic, Choice, Surveys
-from monitor.simulate.queueing import Abandoned, Offered, run_queue
+from monitor.simulate.profile import CallTraffic, ChatTraffic, Choice, Dist, Surveys, Weighted
+from monitor.simulate.queueing import Abandoned, Happening, Offered, run_queue
 from monitor.simulate.schedule import Schedule, arrivals
 
 
@@ -20,32 +20,27 @@ def call_events(
     contract_id: str,
     id_prefix: str,
 ) -> Iterator[Emission]:
-    """call.offered / answered / abandoned / ended, plus some post-call surveys."""
-    until = schedule.until
-    happenings = run_queue(
-        arrivals(rng, schedule.rates(calls.per_hour_peak, open_only=True), schedule.start, until),
-        schedule.staffing(schedule.agents),
-        service=lambda: calls.handle.sample(rng),
-        patience=lambda: calls.patience.sample(rng),
-        until=until,
+    """call.offered, then call.answered and call.ended or call.abandoned; some surveys."""
+    contacts = _contacts(
+        rng,
+        schedule,
+        schedule.agents,
+        calls.per_hour_peak,
+        service=calls.handle,
+        patience=calls.patience,
+        queues=calls.queues,
+        base={"contract_id": contract_id},
+        id_field="call_id",
+        id_prefix=id_prefix,
     )
-    queues = Choice(calls.queues)
-    bodies: dict[int, Body] = {}
     later = FollowUps()
-    for happening in happenings:
+    for happening, body in contacts:
         t = happening.t
         if later.next_at() <= t:
             yield from later.due(t)
         if isinstance(happening, Offered):
-            body = {
-                "contract_id": contract_id,
-                "queue": queues.pick(rng),
-                "call_id": f"{id_prefix}{happening.n}",
-            }
-            bodies[happening.n] = body
             yield t, "call.offered", body
             continue
-        body = bodies.pop(happening.n)
         wait_s = seconds_between(happening.arrived, t)
         if isinstance(happening, Abandoned):
             yield t, "call.abandoned", {**body, "wait_s": wait_s}
@@ -55,16 +50,9 @@ def call_events(
         later.add(ended, "call.ended", {**body, "handle_s": seconds_between(t, ended)})
         if rng.random() < calls.survey_share:
             unhappy = wait_s > surveys.unhappy_wait_s
-            survey = survey_body(
-                rng,
-                surveys,
-                contract_id=contract_id,
-                ref=body["call_id"],
-                channel="phone",
-                unhappy=unhappy,
-            )
+            survey = survey_body(rng, surveys, body, "call_id", "phone", unhappy)
             later.add(ended + surveys.delay.sample(rng), "survey.response", survey)
-    yield from later.before(until)
+    yield from later.before(schedule.until)
 
 
 def chat_events(
@@ -77,47 +65,69 @@ def chat_events(
     id_prefix: str,
 ) -> Iterator[Emission]:
     """chat.started, a first agent message after the queue wait, an exchange, chat.ended."""
-    until = schedule.until
-    happenings = run_queue(
-        arrivals(rng, schedule.rates(chats.per_hour_peak, open_only=True), schedule.start, until),
-        schedule.staffing(schedule.chat_slots),
-        service=lambda: chats.duration.sample(rng),
-        patience=lambda: chats.patience.sample(rng),
-        until=until,
+    contacts = _contacts(
+        rng,
+        schedule,
+        schedule.chat_slots,
+        chats.per_hour_peak,
+        service=chats.duration,
+        patience=chats.patience,
+        queues=chats.queues,
+        base={"contract_id": contract_id},
+        id_field="chat_id",
+        id_prefix=id_prefix,
     )
-    queues = Choice(chats.queues)
-    bodies: dict[int, Body] = {}
     later = FollowUps()
-    for happening in happenings:
+    for happening, body in contacts:
         t = happening.t
         if later.next_at() <= t:
             yield from later.due(t)
         if isinstance(happening, Offered):
-            body = {
-                "contract_id": contract_id,
-                "queue": queues.pick(rng),
-                "chat_id": f"{id_prefix}{happening.n}",
-            }
-            bodies[happening.n] = body
             yield t, "chat.started", body
             continue
-        body = bodies.pop(happening.n)
         if isinstance(happening, Abandoned):
             yield t, "chat.abandoned", body
             continue
-        _converse(rng, later, chats, body, t, t + happening.service)
+        ended = t + happening.service
+        _converse(rng, later, chats, body, t, ended)
         if rng.random() < chats.survey_share:
-            unhappy = seconds_between(happening.arrived, t) > surveys.unhappy_wait_s
-            survey = survey_body(
-                rng,
-                surveys,
-                contract_id=contract_id,
-                ref=body["chat_id"],
-                channel="chat",
-                unhappy=unhappy,
-            )
-            later.add(t + happening.service + surveys.delay.sample(rng), "survey.response", survey)
-    yield from later.before(until)
+            unhappy = t - happening.arrived > surveys.unhappy_wait_s
+            survey = survey_body(rng, surveys, body, "chat_id", "chat", unhappy)
+            later.add(ended + surveys.delay.sample(rng), "survey.response", survey)
+    yield from later.before(schedule.until)
+
+
+def _contacts(
+    rng: Random,
+    schedule: Schedule,
+    servers: Sequence[int],
+    per_hour_peak: float,
+    *,
+    service: Dist,
+    patience: Dist,
+    queues: Weighted,
+    base: Body,
+    id_field: str,
+    id_prefix: str,
+) -> Iterator[tuple[Happening, Body]]:
+    """The queue's happenings, each with the body (contract, queue, id) of its contact."""
+    rates = schedule.rates(per_hour_peak, open_only=True)
+    happenings = run_queue(
+        arrivals(rng, rates, schedule.start, schedule.until),
+        schedule.staffing(servers),
+        service=lambda: service.sample(rng),
+        patience=lambda: patience.sample(rng),
+        until=schedule.until,
+    )
+    choice = Choice(queues)
+    bodies: dict[int, Body] = {}
+    for happening in happenings:
+        if isinstance(happening, Offered):
+            body = {**base, "queue": choice.pick(rng), id_field: f"{id_prefix}{happening.n}"}
+            bodies[happening.n] = body
+        else:
+            body = bodies.pop(happening.n)
+        yield happening, body
 
 
 def _converse(

@@ -64,15 +64,15 @@ class FollowUps:
 
 
 def survey_body(
-    rng: Random, surveys: Surveys, *, contract_id: str, ref: str, channel: str, unhappy: bool
+    rng: Random, surveys: Surveys, about: Body, id_field: str, channel: str, unhappy: bool
 ) -> Body:
-    """A ``survey.response`` body: a 1-5 score for the contact ``ref``."""
+    """A ``survey.response`` body scoring the contact whose body is ``about``."""
     weights = surveys.unhappy_weights if unhappy else surveys.weights
-    score = rng.choices((1, 2, 3, 4, 5), weights)[0]
     return {
-        "contract_id": contract_id,
-        "score": score,
+        "contract_id": about["contract_id"],
+        "queue": about["queue"],
+        "score": rng.choices((1, 2, 3, 4, 5), weights)[0],
         "scale_max": 5,
-        "ref": ref,
+        "ref": about[id_field],
         "attributes": {"channel": channel},
     }

@@ -8,14 +8,12 @@ Agents act only while the center is staffed (:meth:`Schedule.work_time`).
 
 from __future__ import annotations
 
-import heapq
-import itertools
 from collections.abc import Iterator
 from random import Random
 from typing import Protocol
 
 from monitor.domain.events import PRIORITIES
-from monitor.simulate.emission import Body, Emission, survey_body
+from monitor.simulate.emission import Body, Emission, FollowUps, survey_body
 from monitor.simulate.profile import Choice, Dist, Surveys, TicketTraffic
 from monitor.simulate.schedule import Schedule, arrivals
 
@@ -37,17 +35,12 @@ def ticket_events(
         return
     rates = schedule.rates(total, open_only=False)
     life = _Lifecycles(rng, schedule, tickets, surveys)
-    pending: list[tuple[float, int, str, Body]] = []
-    order = itertools.count()
+    later = FollowUps()
     for n, created in enumerate(arrivals(rng, rates, schedule.start, schedule.until)):
-        while pending and pending[0][0] < created:
-            t, _, kind, body = heapq.heappop(pending)
-            yield t, kind, body
+        yield from later.due(created)
         for t, kind, body in life.draw(created, contract_id, f"{id_prefix}{n}"):
-            heapq.heappush(pending, (t, next(order), kind, body))
-    while pending and pending[0][0] < schedule.until:
-        t, _, kind, body = heapq.heappop(pending)
-        yield t, kind, body
+            later.add(t, kind, body)
+    yield from later.before(schedule.until)
 
 
 class _Emit(Protocol):
@@ -106,14 +99,7 @@ class _Lifecycles:
             emit(t, "ticket.agent_reply", public=True)
             t = self._solve(emit, t)
         if rng.random() < tk.survey_share:
-            survey = survey_body(
-                rng,
-                self.surveys,
-                contract_id=contract_id,
-                ref=ticket_id,
-                channel=channel,
-                unhappy=reopened,
-            )
+            survey = survey_body(rng, self.surveys, base, "ticket_id", channel, reopened)
             out.append((t + tk.survey_delay.sample(rng), "survey.response", survey))
         emit(t + tk.close_after_s, "ticket.status_changed", status="closed")
         out.sort(key=lambda emission: emission[0])
