@@ -30,7 +30,7 @@ class Schedule:
         self.until = until
         size = max(0, math.ceil((until - start) / MINUTE))
         zone = ZoneInfo(agreement.timezone)
-        calendar = business_calendar(agreement, start) if profile.use_calendar else None
+        calendar = business_calendar(agreement) if profile.use_calendar else None
         self.load: list[float] = []
         self.open: list[bool] = []
         self.agents: list[int] = []
@@ -83,21 +83,10 @@ class Schedule:
         return self.start + reopen * MINUTE + rng.uniform(0.0, _WORK_SPREAD_S)
 
 
-def business_calendar(agreement: Agreement, probe: float) -> BusinessCalendar | None:
-    """The calendar that sets opening hours: ``business`` if named so, else the first one.
-
-    A calendar that cannot answer yet (the placeholder raises NotImplementedError)
-    counts as none, so the simulator falls back to the profile's shifts.
-    """
+def business_calendar(agreement: Agreement) -> BusinessCalendar | None:
+    """The calendar that sets opening hours: ``business`` if named so, else the first one."""
     calendars = agreement.calendars
-    calendar = calendars.get("business") or next(iter(calendars.values()), None)
-    if calendar is None:
-        return None
-    try:
-        calendar.is_open(probe)
-    except NotImplementedError:
-        return None
-    return calendar
+    return calendars.get("business") or next(iter(calendars.values()), None)
 
 
 def arrivals(rng: Random, rates: Sequence[float], start: float, until: float) -> Iterator[float]:

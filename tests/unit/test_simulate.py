@@ -8,13 +8,15 @@ import math
 import statistics
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterable
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from monitor.domain.agreement import Agreement, AvailabilityObjective, Target
+from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.events import EventError, parse_event
 from monitor.simulate import (
     CallTraffic,
@@ -275,6 +277,25 @@ def test_calls_arrive_and_agents_reply_only_while_the_business_calendar_is_open(
     assert replies
     calendar = NineToFive()
     assert all(calendar.is_open(epoch(event)) for event in offered + replies)
+
+
+def test_a_real_business_calendar_closes_lunch_holidays_and_weekends() -> None:
+    split_shift = ((9 * 60, 12 * 60), (13 * 60, 18 * 60))
+    calendar = BusinessCalendar(
+        "business",
+        "Asia/Shanghai",
+        dict.fromkeys(range(5), split_shift),
+        extra_holidays=[date(2026, 11, 18)],
+    )
+    contract = agreement(timezone="Asia/Shanghai", calendars={"business": calendar})
+    events = run(24 * 7, agreements=[contract])
+    local_days: Counter[date] = Counter()
+    for event in events:
+        if event["type"] == "call.offered":
+            moment = datetime.fromisoformat(event["ts"]).astimezone(ZoneInfo("Asia/Shanghai"))
+            assert moment.hour in (9, 10, 11, 13, 14, 15, 16, 17), moment
+            local_days[moment.date()] += 1
+    assert set(local_days) == {date(2026, 11, day) for day in (16, 17, 19, 20)}
 
 
 def test_callers_abandon_when_agents_are_short() -> None:
