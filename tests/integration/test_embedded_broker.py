@@ -16,7 +16,12 @@ from typing import Any
 
 import pytest
 
-from monitor.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker, EmbeddedBrokerError
+from monitor.embedded_broker import (
+    EMBEDDED_BROKER_WARNING,
+    EmbeddedBroker,
+    EmbeddedBrokerError,
+    _die_with_parent,
+)
 from monitor.settings import Settings
 
 TopicFactory = Callable[..., str]
@@ -118,11 +123,12 @@ def test_stop_is_idempotent_and_the_address_is_gone_after_it() -> None:
 
 CHILD = textwrap.dedent(
     """
-    import sys, time
+    import signal, time
     from monitor.embedded_broker import EmbeddedBroker
+    signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
     broker = EmbeddedBroker().start()
     print(broker.pid, flush=True)
-    time.sleep(60)
+    time.sleep(30)
     """
 )
 
@@ -138,6 +144,7 @@ def test_the_broker_dies_with_its_owner(signum: signal.Signals) -> None:
         cwd=REPO,
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,  # the KeyboardInterrupt traceback is expected
+        preexec_fn=_die_with_parent,  # the owner itself must not outlive a killed pytest
         env={**os.environ, "PYTHONPATH": str(REPO)},
     )
     try:
