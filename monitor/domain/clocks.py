@@ -87,10 +87,12 @@ def insert_entry(log: list[LogEntry], entry: LogEntry) -> None:
     log.insert(low, entry)
 
 
-def item_attributes(log: list[LogEntry]) -> Attributes | None:
-    """The item's current attributes (after every priority change), if it was created."""
+def item_attributes(log: list[LogEntry], until: float) -> Attributes | None:
+    """The item's attributes as of ``until`` (priority changes applied), if it was created."""
     attrs: Attributes | None = None
-    for _ts, _rank, _eid, op, arg in log:
+    for ts, _rank, _eid, op, arg in log:
+        if ts > until:
+            break
         if op == CREATE and attrs is None:
             channel, priority, category, queue, labels = arg
             attrs = Attributes(channel, priority, category, queue, dict(labels))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import heapq
+import math
 from typing import Any, Final
 
 from monitor.domain import clocks
@@ -26,8 +27,12 @@ from monitor.domain.windows import (
 ITEM_RETENTION: Final = 7 * 86400.0
 CALL, CHAT, TICKET = "call", "chat", "ticket"
 
-# Contact record fields: [offered_ts, left_ts, answered, wait_ms, queue, attributes, counted]
-OFFERED, LEFT, ANSWERED, WAIT_MS, QUEUE, ATTRS, COUNTED = range(7)
+# Contact record fields (a list, so state stays plain JSON):
+OFFERED, LEFT, ANSWERED, WAIT_MS, QUEUE, ATTRS, COUNTED, ENDED, HANDLE_MS = range(9)
+
+
+def _new_record() -> list[Any]:
+    return [None, None, None, None, None, {}, False, None, None]
 
 _TICKET_OPS: Final = {
     "ticket.customer_reply": clocks.CUSTOMER_REPLY,
@@ -75,7 +80,7 @@ class ContractRuntime:
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
-        self.started = False
+        self.earliest = math.inf
 
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> None:
         tracker = WindowTracker(self.contract_id, objective, labels)
@@ -115,8 +120,8 @@ class ContractRuntime:
 
     def apply(self, event: Event, ts: float, watermark: float) -> list[Alert]:
         """Apply one event; returns alerts only when a late event settles an item at once."""
-        if not self.started:
-            self.started = True
+        if ts < self.earliest:
+            self.earliest = ts
             for tracker in self.periods:
                 tracker.start_at(ts)
         kind = event.type
@@ -211,7 +216,8 @@ class ContractRuntime:
     ) -> None:
         record = store.get(contact_id)
         if record is None:
-            store[contact_id] = [ts, None, None, None, event.queue, event.attributes, False]
+            record = store[contact_id] = _new_record()
+            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event.queue, event.attributes
             return
         if record[OFFERED] is not None:
             return
@@ -234,7 +240,7 @@ class ContractRuntime:
     ) -> None:
         record = store.get(contact_id)
         if record is None:
-            record = store[contact_id] = [None, None, None, None, None, {}, False]
+            record = store[contact_id] = _new_record()
         if record[LEFT] is not None:
             return
         record[LEFT] = ts
@@ -249,6 +255,8 @@ class ContractRuntime:
             record[WAIT_MS] = max(0, round((ts - record[OFFERED]) * 1000))
         if record[WAIT_MS] is not None:
             self._count_left(media, record)
+        if record[ENDED] is not None:
+            self._count_handle(media, record)
 
     def _count_left(self, media: str, record: list[Any]) -> None:
         if record[COUNTED]:
@@ -271,20 +279,28 @@ class ContractRuntime:
         ts: float,
         handle_s: float | None,
     ) -> None:
-        record = store.pop(contact_id, None)
-        if handle_s is not None:
-            handle_ms = round(handle_s * 1000)
-        elif record is not None and record[ANSWERED] and record[LEFT] is not None:
-            handle_ms = max(0, round((ts - record[LEFT]) * 1000))
-        else:
+        record = store.get(contact_id)
+        if record is None:
+            record = store[contact_id] = _new_record()
+        if record[ENDED] is not None:
             return
-        queue = record[QUEUE] if record is not None else None
-        attrs = record[ATTRS] if record is not None else {}
+        record[ENDED] = ts
+        record[HANDLE_MS] = None if handle_s is None else round(handle_s * 1000)
+        if record[LEFT] is not None:
+            self._count_handle(media, record)
+
+    def _count_handle(self, media: str, record: list[Any]) -> None:
+        """Handle time counts at the end of the contact, once its answer is known."""
+        handle_ms = record[HANDLE_MS]
+        if handle_ms is None:
+            if not record[ANSWERED]:
+                return
+            handle_ms = max(0, round((record[ENDED] - record[LEFT]) * 1000))
         for tracker in self.contact_windows[media]:
-            if self._window_matches(tracker, queue, attrs):
+            if self._window_matches(tracker, record[QUEUE], record[ATTRS]):
                 contribution = handle_contribution(tracker.objective, handle_ms)
                 if contribution is not None:
-                    tracker.add(ts, contribution)
+                    tracker.add(record[ENDED], contribution)
 
     @staticmethod
     def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
@@ -360,7 +376,7 @@ class ContractRuntime:
             stats[1] += 1
             if compliance is not None:
                 compliance.record(effect.instant, False)
-        attrs = clocks.item_attributes(log)
+        attrs = clocks.item_attributes(log, effect.instant)
         queue = attrs.queue if attrs is not None else None
         share = effect.share
         if effect.kind == "resolved":
@@ -415,8 +431,7 @@ class ContractRuntime:
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):
-            stale = [cid for cid, rec in store.items()
-                     if (rec[LEFT] if rec[LEFT] is not None else rec[OFFERED]) < horizon]
+            stale = [cid for cid, rec in store.items() if _last_seen(rec) < horizon]
             for cid in stale:
                 del store[cid]
         retention = watermark - ITEM_RETENTION
@@ -452,7 +467,7 @@ class ContractRuntime:
             "calls": self.calls,
             "chats": self.chats,
             "item_stats": self.item_stats,
-            "started": self.started,
+            "earliest": None if math.isinf(self.earliest) else self.earliest,
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
@@ -469,7 +484,7 @@ class ContractRuntime:
         for oid, stats in state["item_stats"].items():
             if oid in self.item_stats:
                 self.item_stats[oid] = list(stats)
-        self.started = state["started"]
+        self.earliest = math.inf if state["earliest"] is None else state["earliest"]
 
 
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
@@ -495,3 +510,7 @@ def _finished(log: list[LogEntry]) -> bool:
         elif op == clocks.REOPEN:
             status = "open"
     return not has_create or status in clocks.DONE_STATUSES
+
+
+def _last_seen(record: list[Any]) -> float:
+    return max(t for t in (record[OFFERED], record[LEFT], record[ENDED]) if t is not None)

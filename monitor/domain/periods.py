@@ -125,8 +125,10 @@ class PeriodTracker:
         return max(1e-9, 1.0 - self.target.value)
 
     def start_at(self, ts: float) -> None:
-        if self.next_minute is None:
-            self.next_minute = int(ts // MINUTE)
+        """Account from the earliest event's minute; it may move earlier until accounting began."""
+        minute = int(ts // MINUTE)
+        if self.next_minute is None or (not self.months and minute < self.next_minute):
+            self.next_minute = minute
 
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         raise NotImplementedError

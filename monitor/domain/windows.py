@@ -140,7 +140,8 @@ class WindowTracker:
         else:
             bucket[0] += num
             bucket[1] += den
-        if boundary is not None and index < boundary:
+        if boundary is not None and index < boundary - 1:
+            # already inside the window of the last evaluated boundary (boundary - 1)
             self.window_sum[0] += num
             self.window_sum[1] += den
         return True
@@ -150,9 +151,9 @@ class WindowTracker:
         last = int(watermark // BUCKET_SECONDS)
         boundary = self.next_boundary
         if boundary is None:
-            if not self.buckets:
-                return
-            boundary = min(self.buckets)
+            # Anchor at the watermark, or earlier if data is already held: every boundary
+            # after the earliest contribution gets evaluated, whatever the arrival order.
+            boundary = min(min(self.buckets, default=last + 1), last + 1)
         while boundary <= last:
             if self.status == OK and not self.buckets and self.window_sum == [0, 0]:
                 boundary = last + 1
