@@ -92,7 +92,10 @@ def replay(
     try:
         with _byte_progress(events, "replaying") as advance:
             result = run_replay(
-                read_lines(events, advance), agreements, lateness=lateness, until=flush_at,
+                read_lines(events, advance),
+                agreements,
+                lateness=lateness,
+                until=flush_at,
                 on_alert=on_alert,
             )
     finally:
@@ -141,8 +144,14 @@ def demo(
     out.mkdir(parents=True, exist_ok=True)
     events = out / "events.jsonl"
     simulate(out=events, rules=rules, start="2026-11-16T00:00:00Z", hours=hours, seed=seed)
-    replay(events, rules=rules, alerts=out / "alerts.jsonl", report=out / "report.json",
-           until=None, lateness=60.0)
+    replay(
+        events,
+        rules=rules,
+        alerts=out / "alerts.jsonl",
+        report=out / "report.json",
+        until=None,
+        lateness=60.0,
+    )
     err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
 
 

@@ -42,8 +42,7 @@ class ReplayResult:
         report["events"]["invalid"] = self.invalid_count
         report["events"]["invalid_by_reason"] = dict(sorted(self.invalid_by_reason.items()))
         report["invalid_lines"] = [
-            {"line": bad.line, "reason": bad.reason, "message": bad.message}
-            for bad in self.invalid
+            {"line": bad.line, "reason": bad.reason, "message": bad.message} for bad in self.invalid
         ]
         report["watermark"] = self.engine.watermark
         return report

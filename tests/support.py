@@ -15,7 +15,7 @@ from monitor.domain.engine import Engine
 from monitor.domain.events import Event, EventError, parse_event
 
 NEW_YORK = "America/New_York"
-SPLIT_SHIFT = {day: ((9 * 60, 12 * 60), (13 * 60, 18 * 60)) for day in range(5)}
+SPLIT_SHIFT = dict.fromkeys(range(5), ((9 * 60, 12 * 60), (13 * 60, 18 * 60)))
 _ids = count()
 
 
@@ -46,17 +46,25 @@ def epoch(text: str, timezone: str = "UTC") -> float:
 
 
 def event(type_: str, ts: str, **fields: Any) -> Event:
-    body = {"event_id": fields.pop("event_id", f"e{next(_ids)}"), "type": type_, "ts": ts,
-            "contract_id": fields.pop("contract_id", "acme")} | fields
+    body = {
+        "event_id": fields.pop("event_id", f"e{next(_ids)}"),
+        "type": type_,
+        "ts": ts,
+        "contract_id": fields.pop("contract_id", "acme"),
+    } | fields
     parsed = parse_event(json.dumps(body).encode())
     assert not isinstance(parsed, EventError), parsed
     return parsed
 
 
-def run(engine_or_agreement: Engine | Agreement, events: list[Event],
-        until: float | None = None) -> list[Alert]:
-    engine = (engine_or_agreement if isinstance(engine_or_agreement, Engine)
-              else Engine([engine_or_agreement]))
+def run(
+    engine_or_agreement: Engine | Agreement, events: list[Event], until: float | None = None
+) -> list[Alert]:
+    engine = (
+        engine_or_agreement
+        if isinstance(engine_or_agreement, Engine)
+        else Engine([engine_or_agreement])
+    )
     alerts = engine.apply_all(events)
     if until is not None:
         alerts.extend(engine.advance(until))

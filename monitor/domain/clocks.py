@@ -221,9 +221,7 @@ def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: 
     return calendar.business_seconds(start, calendar.add_workdays(start, within.count))
 
 
-def cycle_timing(
-    cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]
-) -> Timing:
+def cycle_timing(cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> Timing:
     calendar = objective.calendar
     budget = budget_seconds(objective, calendar, cycle.start)
     deadline = _instant_after(cycle, calendar, budget)

@@ -15,7 +15,7 @@ from monitor.domain.agreement import (
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
-from monitor.domain.events import Event
+from monitor.domain.events import Event, ServiceStatus, SurveyResponse
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
@@ -33,6 +33,7 @@ OFFERED, LEFT, ANSWERED, WAIT_MS, QUEUE, ATTRS, COUNTED, ENDED, HANDLE_MS = rang
 
 def _new_record() -> list[Any]:
     return [None, None, None, None, None, {}, False, None, None]
+
 
 _TICKET_OPS: Final = {
     "ticket.customer_reply": clocks.CUSTOMER_REPLY,
@@ -132,20 +133,19 @@ class ContractRuntime:
             return self._chat(event, ts, watermark)
         if family == "ticket":
             return self._ticket(event, ts, watermark)
-        if kind == "survey.response":
-            for tracker in self.survey_windows:
-                if self._window_matches(tracker, event.queue, event.attributes):
-                    contribution = survey_contribution(
-                        tracker.objective,
-                        event.score,  # type: ignore[union-attr]
-                        event.scale_max,  # type: ignore[union-attr]
-                    )
-                    if contribution is not None:
-                        tracker.add(ts, contribution)
-        elif kind == "service.status":
-            for tracker in self.availability.get(event.service, ()):  # type: ignore[union-attr]
-                tracker.record(ts, event.status)  # type: ignore[union-attr]
+        if isinstance(event, SurveyResponse):
+            self._survey(event, ts)
+        elif isinstance(event, ServiceStatus):
+            for availability in self.availability.get(event.service, ()):
+                availability.record(ts, event.status)
         return []
+
+    def _survey(self, event: SurveyResponse, ts: float) -> None:
+        for window in self.survey_windows:
+            if self._window_matches(window, event.queue, event.attributes):
+                contribution = survey_contribution(window.objective, event.score, event.scale_max)
+                if contribution is not None:
+                    window.add(ts, contribution)
 
     def _call(self, event: Any, ts: float, watermark: float) -> list[Alert]:
         kind = event.type
@@ -163,8 +163,9 @@ class ContractRuntime:
         if not self.item_objectives[CALL]:
             return []
         arg = ["phone", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
-        return self._item_event(CALL, call_id, [ts, clocks.RANK[op], event.event_id, op, arg],
-                                watermark)
+        return self._item_event(
+            CALL, call_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+        )
 
     def _chat(self, event: Any, ts: float, watermark: float) -> list[Alert]:
         kind = event.type
@@ -184,8 +185,9 @@ class ContractRuntime:
         if not self.item_objectives[CHAT]:
             return []
         arg = ["chat", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
-        return self._item_event(CHAT, chat_id, [ts, clocks.RANK[op], event.event_id, op, arg],
-                                watermark)
+        return self._item_event(
+            CHAT, chat_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+        )
 
     def _ticket(self, event: Any, ts: float, watermark: float) -> list[Alert]:
         kind = event.type
@@ -323,8 +325,9 @@ class ContractRuntime:
         self._refresh(key, item, watermark, alerts)
         return alerts
 
-    def _refresh(self, key: str, item: dict[str, Any], watermark: float,
-                 alerts: list[Alert]) -> None:
+    def _refresh(
+        self, key: str, item: dict[str, Any], watermark: float, alerts: list[Alert]
+    ) -> None:
         kind, _, item_id = key.partition(":")
         log = item["log"]
         fx: dict[str, list[int]] = item["fx"]
@@ -346,8 +349,7 @@ class ContractRuntime:
                 if flags != before:
                     fx[flag_key] = flags
                 for effect in effects:
-                    self._item_effect(kind, item_id, log, objective, cycle, timing, effect,
-                                      alerts)
+                    self._item_effect(kind, item_id, log, objective, cycle, timing, effect, alerts)
                 if due is not None and (next_due is None or due < next_due):
                     next_due = due
         item["due"] = next_due
@@ -382,8 +384,11 @@ class ContractRuntime:
         if effect.kind == "resolved":
             share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
         deadline = "n/a" if timing.deadline is None else format_instant(timing.deadline)
-        noun = {"first_response": "first response", "next_response": "next response",
-                "resolution": "resolution"}[objective.kind]
+        noun = {
+            "first_response": "first response",
+            "next_response": "next response",
+            "resolution": "resolution",
+        }[objective.kind]
         summary = {
             "at_risk": f"{kind} {item_id}: {share or 0:.0%} of the {objective.within} {noun} "
             f"time used, due {deadline}",
@@ -391,26 +396,39 @@ class ContractRuntime:
             f"{deadline}",
             "resolved": f"{kind} {item_id}: {noun} done",
         }[effect.kind]
-        extra = {"deadline": deadline, "within": str(objective.within),
-                 "started": format_instant(cycle.start)}
+        extra = {
+            "deadline": deadline,
+            "within": str(objective.within),
+            "started": format_instant(cycle.start),
+        }
         if attrs is not None:
-            extra.update({name: value for name, value in (
-                ("channel", attrs.channel), ("priority", attrs.priority),
-                ("category", attrs.category)) if value})
-        alerts.append(Alert(
-            contract_id=self.contract_id,
-            objective_id=objective.id,
-            state=effect.kind,  # type: ignore[arg-type]
-            severity="warning" if effect.kind == "at_risk" else "critical",
-            subject=Subject(kind, item_id, queue),  # type: ignore[arg-type]
-            observed=share,
-            target=1.0,
-            event_time=effect.instant,
-            summary=f"{self.contract_id}/{objective.id}: {summary}",
-            description=objective.clause,
-            labels=dict(self.agreement.labels),
-            extra=extra,
-        ))
+            extra.update(
+                {
+                    name: value
+                    for name, value in (
+                        ("channel", attrs.channel),
+                        ("priority", attrs.priority),
+                        ("category", attrs.category),
+                    )
+                    if value
+                }
+            )
+        alerts.append(
+            Alert(
+                contract_id=self.contract_id,
+                objective_id=objective.id,
+                state=effect.kind,  # type: ignore[arg-type]
+                severity="warning" if effect.kind == "at_risk" else "critical",
+                subject=Subject(kind, item_id, queue),  # type: ignore[arg-type]
+                observed=share,
+                target=1.0,
+                event_time=effect.instant,
+                summary=f"{self.contract_id}/{objective.id}: {summary}",
+                description=objective.clause,
+                labels=dict(self.agreement.labels),
+                extra=extra,
+            )
+        )
 
     # -- time --------------------------------------------------------------------
 
@@ -435,9 +453,14 @@ class ContractRuntime:
             for cid in stale:
                 del store[cid]
         retention = watermark - ITEM_RETENTION
-        finished = [key for key, item in self.items.items()
-                    if item["due"] is None and item["log"] and item["log"][-1][0] < retention
-                    and _finished(item["log"])]
+        finished = [
+            key
+            for key, item in self.items.items()
+            if item["due"] is None
+            and item["log"]
+            and item["log"][-1][0] < retention
+            and _finished(item["log"])
+        ]
         for key in finished:
             del self.items[key]
 
@@ -513,4 +536,4 @@ def _finished(log: list[LogEntry]) -> bool:
 
 
 def _last_seen(record: list[Any]) -> float:
-    return max(t for t in (record[OFFERED], record[LEFT], record[ENDED]) if t is not None)
+    return float(max(t for t in (record[OFFERED], record[LEFT], record[ENDED]) if t is not None))

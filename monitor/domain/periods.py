@@ -158,7 +158,9 @@ class PeriodTracker:
             minute += 1
         self.next_minute = minute
 
-    def _evaluate(self, key: str, year: int, month: int, instant: float, alerts: list[Alert]) -> None:
+    def _evaluate(
+        self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
+    ) -> None:
         start, end = month_bounds(self.timezone, year, month)
         period_hours = (end - start) / 3600
         fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
@@ -271,10 +273,16 @@ class AvailabilityTracker(PeriodTracker):
 
     kind = "availability"
 
-    def __init__(self, contract_id: str, objective: AvailabilityObjective, timezone: str,
-                 labels: dict[str, str]) -> None:
-        super().__init__(contract_id, objective.id, objective.target, timezone, labels,
-                         clause=objective.clause)
+    def __init__(
+        self,
+        contract_id: str,
+        objective: AvailabilityObjective,
+        timezone: str,
+        labels: dict[str, str],
+    ) -> None:
+        super().__init__(
+            contract_id, objective.id, objective.target, timezone, labels, clause=objective.clause
+        )
         self.objective = objective
         self.calendar: BusinessCalendar | None = objective.calendar
         self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
@@ -332,11 +340,24 @@ class ComplianceTracker(PeriodTracker):
 
     kind = "compliance"
 
-    def __init__(self, contract_id: str, objective: ItemObjective, timezone: str,
-                 labels: dict[str, str], min_volume: int) -> None:
+    def __init__(
+        self,
+        contract_id: str,
+        objective: ItemObjective,
+        timezone: str,
+        labels: dict[str, str],
+        min_volume: int,
+    ) -> None:
         assert objective.target is not None
-        super().__init__(contract_id, objective.id, objective.target, timezone, labels,
-                         min_volume=min_volume, clause=objective.clause)
+        super().__init__(
+            contract_id,
+            objective.id,
+            objective.target,
+            timezone,
+            labels,
+            min_volume=min_volume,
+            clause=objective.clause,
+        )
         self.pending: dict[int, list[float]] = {}
 
     def record(self, instant: float, met: bool) -> None:

@@ -58,11 +58,19 @@ def _item(contract: ContractRuntime, objective: ItemObjective) -> dict[str, Any]
     target = objective.target
     if target is not None:
         verdict = None if value is None else target.met(value)
-        entry = _entry(objective.kind, value, target.value, target.comparator, verdict,
-                       samples, missed)
+        entry = _entry(
+            objective.kind, value, target.value, target.comparator, verdict, samples, missed
+        )
     else:
-        entry = _entry(objective.kind, value, 1.0, ">=", None if value is None else missed == 0,
-                       samples, missed)
+        entry = _entry(
+            objective.kind,
+            value,
+            1.0,
+            ">=",
+            None if value is None else missed == 0,
+            samples,
+            missed,
+        )
     tracker = contract.compliance.get(objective.id)
     if tracker is not None:
         entry["months"] = _months(tracker)

@@ -96,6 +96,7 @@ class WindowTracker:
 
     __slots__ = (
         "_n_buckets",
+        "breaches",
         "buckets",
         "contract_id",
         "labels",
@@ -106,7 +107,6 @@ class WindowTracker:
         "total",
         "value",
         "window_sum",
-        "breaches",
     )
 
     def __init__(
@@ -115,7 +115,7 @@ class WindowTracker:
         self.contract_id = contract_id
         self.objective = objective
         self.labels = labels
-        self._n_buckets = max(1, int(round(objective.window / BUCKET_SECONDS)))
+        self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
         self.buckets: dict[int, list[int]] = {}
         self.window_sum = [0, 0]
         self.total = [0, 0]
@@ -267,4 +267,3 @@ def _minutes(seconds: float) -> str:
     if seconds >= 3600 and seconds % 3600 == 0:
         return f"{int(seconds // 3600)}h"
     return f"{int(seconds // 60)}m"
-

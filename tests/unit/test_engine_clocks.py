@@ -41,8 +41,10 @@ def test_an_unanswered_ticket_breaches_at_its_deadline_without_further_events() 
 
 
 def test_a_reply_before_the_deadline_is_met_and_raises_nothing() -> None:
-    events = [created(at("2026-11-20 10:00")),
-              event("ticket.agent_reply", at("2026-11-20 13:59"), ticket_id="T1")]
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.agent_reply", at("2026-11-20 13:59"), ticket_id="T1"),
+    ]
     engine = Engine([agreement(first_response())])
     assert run(engine, events, until=epoch("2026-11-21 00:00")) == []
     report = build_report(engine)["contracts"]["acme"]["objectives"]["fr"]
@@ -50,21 +52,27 @@ def test_a_reply_before_the_deadline_is_met_and_raises_nothing() -> None:
 
 
 def test_a_reply_exactly_at_the_deadline_is_in_time() -> None:
-    events = [created(at("2026-11-20 10:00")),
-              event("ticket.agent_reply", at("2026-11-20 14:00"), ticket_id="T1")]
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.agent_reply", at("2026-11-20 14:00"), ticket_id="T1"),
+    ]
     assert run(agreement(first_response()), events, until=epoch("2026-11-21")) == []
 
 
 def test_private_notes_do_not_stop_the_first_response_clock() -> None:
-    events = [created(at("2026-11-20 10:00")),
-              event("ticket.agent_reply", at("2026-11-20 11:00"), ticket_id="T1", public=False)]
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.agent_reply", at("2026-11-20 11:00"), ticket_id="T1", public=False),
+    ]
     alerts = run(agreement(first_response()), events, until=epoch("2026-11-21"))
     assert states(alerts) == [("fr", "breached", "2026-11-20T14:00:00Z")]
 
 
 def test_a_late_reply_resolves_the_breach_which_still_counts() -> None:
-    events = [created(at("2026-11-20 10:00")),
-              event("ticket.agent_reply", at("2026-11-20 15:30"), ticket_id="T1")]
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.agent_reply", at("2026-11-20 15:30"), ticket_id="T1"),
+    ]
     engine = Engine([agreement(first_response())])
     alerts = run(engine, events, until=epoch("2026-11-21"))
     assert states(alerts) == [
@@ -77,8 +85,7 @@ def test_a_late_reply_resolves_the_breach_which_still_counts() -> None:
 
 def test_warn_at_raises_at_risk_at_each_share_of_the_budget() -> None:
     events = [created(at("2026-11-20 10:00"))]
-    alerts = run(agreement(first_response(warn_at=(0.5, 0.75))), events,
-                 until=epoch("2026-11-21"))
+    alerts = run(agreement(first_response(warn_at=(0.5, 0.75))), events, until=epoch("2026-11-21"))
     assert states(alerts) == [
         ("fr", "at_risk", "2026-11-20T12:00:00Z"),
         ("fr", "at_risk", "2026-11-20T13:00:00Z"),
@@ -88,8 +95,10 @@ def test_warn_at_raises_at_risk_at_each_share_of_the_budget() -> None:
 
 
 def test_an_at_risk_item_answered_in_time_is_resolved() -> None:
-    events = [created(at("2026-11-20 10:00")),
-              event("ticket.agent_reply", at("2026-11-20 13:30"), ticket_id="T1")]
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.agent_reply", at("2026-11-20 13:30"), ticket_id="T1"),
+    ]
     alerts = run(agreement(first_response(warn_at=(0.75,))), events, until=epoch("2026-11-21"))
     assert states(alerts) == [
         ("fr", "at_risk", "2026-11-20T13:00:00Z"),
@@ -101,10 +110,10 @@ def test_pending_and_on_hold_pause_the_resolution_clock() -> None:
     objective = resolution(8, pause_on=frozenset({"pending", "on_hold"}))
     events = [
         created(at("2026-11-20 08:00")),
-        status(at("2026-11-20 09:00"), "pending"),   # 1 h spent
+        status(at("2026-11-20 09:00"), "pending"),  # 1 h spent
         status(at("2026-11-20 12:00"), "open"),
-        status(at("2026-11-20 14:00"), "on_hold"),   # 3 h spent
-        status(at("2026-11-20 20:00"), "open"),      # 5 h left from 20:00
+        status(at("2026-11-20 14:00"), "on_hold"),  # 3 h spent
+        status(at("2026-11-20 20:00"), "open"),  # 5 h left from 20:00
     ]
     alerts = run(agreement(objective), events, until=epoch("2026-11-22"))
     assert states(alerts) == [("res", "breached", "2026-11-21T01:00:00Z")]
@@ -131,14 +140,23 @@ def test_solving_stops_the_resolution_clock_and_reopen_restarts_it() -> None:
 
 
 def test_raising_priority_retargets_keeping_the_time_already_spent() -> None:
-    high = ItemObjective("res-high", "resolution", BusinessTime(4 * HOUR), UTC_24X7,
-                         match=Match(priority=frozenset({"urgent", "high"})))
-    normal = ItemObjective("res-normal", "resolution", BusinessTime(24 * HOUR), UTC_24X7,
-                           match=Match(priority=frozenset({"normal", "low"})))
+    high = ItemObjective(
+        "res-high",
+        "resolution",
+        BusinessTime(4 * HOUR),
+        UTC_24X7,
+        match=Match(priority=frozenset({"urgent", "high"})),
+    )
+    normal = ItemObjective(
+        "res-normal",
+        "resolution",
+        BusinessTime(24 * HOUR),
+        UTC_24X7,
+        match=Match(priority=frozenset({"normal", "low"})),
+    )
     events = [
         created(at("2026-11-20 08:00"), priority="normal"),
-        event("ticket.priority_changed", at("2026-11-20 10:00"), ticket_id="T1",
-              priority="high"),
+        event("ticket.priority_changed", at("2026-11-20 10:00"), ticket_id="T1", priority="high"),
     ]
     alerts = run(agreement(high, normal), events, until=epoch("2026-11-22"))
     # 2 h spent under normal count against the 4 h high budget: due at 12:00, not 14:00
@@ -146,24 +164,32 @@ def test_raising_priority_retargets_keeping_the_time_already_spent() -> None:
 
 
 def test_raising_priority_past_the_new_deadline_breaches_at_the_change() -> None:
-    high = ItemObjective("res-high", "resolution", BusinessTime(1 * HOUR), UTC_24X7,
-                         match=Match(priority=frozenset({"high"})))
+    high = ItemObjective(
+        "res-high",
+        "resolution",
+        BusinessTime(1 * HOUR),
+        UTC_24X7,
+        match=Match(priority=frozenset({"high"})),
+    )
     events = [
         created(at("2026-11-20 08:00"), priority="normal"),
-        event("ticket.priority_changed", at("2026-11-20 10:00"), ticket_id="T1",
-              priority="high"),
+        event("ticket.priority_changed", at("2026-11-20 10:00"), ticket_id="T1", priority="high"),
     ]
     alerts = run(agreement(high), events, until=epoch("2026-11-21"))
     assert states(alerts) == [("res-high", "breached", "2026-11-20T10:00:00Z")]
 
 
 def test_lowering_priority_drops_the_stricter_clock() -> None:
-    high = ItemObjective("res-high", "resolution", BusinessTime(4 * HOUR), UTC_24X7,
-                         match=Match(priority=frozenset({"high"})))
+    high = ItemObjective(
+        "res-high",
+        "resolution",
+        BusinessTime(4 * HOUR),
+        UTC_24X7,
+        match=Match(priority=frozenset({"high"})),
+    )
     events = [
         created(at("2026-11-20 08:00"), priority="high"),
-        event("ticket.priority_changed", at("2026-11-20 09:00"), ticket_id="T1",
-              priority="low"),
+        event("ticket.priority_changed", at("2026-11-20 09:00"), ticket_id="T1", priority="low"),
     ]
     engine = Engine([agreement(high)])
     assert run(engine, events, until=epoch("2026-11-22")) == []
@@ -178,9 +204,9 @@ def test_next_response_rearms_on_each_customer_reply() -> None:
         event("ticket.agent_reply", at("2026-11-20 08:30"), ticket_id="T1"),
         event("ticket.customer_reply", at("2026-11-20 09:00"), ticket_id="T1"),  # arms
         event("ticket.customer_reply", at("2026-11-20 09:20"), ticket_id="T1"),  # still armed
-        event("ticket.agent_reply", at("2026-11-20 09:45"), ticket_id="T1"),     # met
+        event("ticket.agent_reply", at("2026-11-20 09:45"), ticket_id="T1"),  # met
         event("ticket.customer_reply", at("2026-11-20 11:00"), ticket_id="T1"),  # arms
-        event("ticket.agent_reply", at("2026-11-20 12:30"), ticket_id="T1"),     # late
+        event("ticket.agent_reply", at("2026-11-20 12:30"), ticket_id="T1"),  # late
     ]
     engine = Engine([agreement(objective)])
     alerts = run(engine, events, until=epoch("2026-11-21"))
@@ -215,8 +241,13 @@ def test_a_reply_before_opening_after_an_evening_deadline_is_in_time() -> None:
 
 def test_workdays_end_at_the_same_local_time_on_the_nth_workday() -> None:
     calendar = business_calendar()
-    objective = ItemObjective("complaint", "resolution", Workdays(2), calendar,
-                              match=Match(category=frozenset({"complaint"})))
+    objective = ItemObjective(
+        "complaint",
+        "resolution",
+        Workdays(2),
+        calendar,
+        match=Match(category=frozenset({"complaint"})),
+    )
     events = [created(at("2026-11-20 10:30", NEW_YORK), category="complaint")]
     alerts = run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-30"))
     # Friday 10:30 + 2 workdays = Tuesday 10:30 (EST, UTC-5)

@@ -29,27 +29,53 @@ ALWAYS = BusinessCalendar.always_open("UTC")
 BUSINESS = business_calendar()
 
 AGREEMENT = agreement(
-    WindowObjective("sl", "service_level", Target(">=", 0.8), 600, threshold=20,
-                    short_abandon=5, hold_for=120),
+    WindowObjective(
+        "sl", "service_level", Target(">=", 0.8), 600, threshold=20, short_abandon=5, hold_for=120
+    ),
     WindowObjective("asa", "average_speed_of_answer", Target("<=", 30, "seconds"), 900),
     WindowObjective("aht", "average_handle_time", Target("<=", 200, "seconds"), 900),
     WindowObjective("csat", "satisfaction", Target(">=", 0.9), 3600),
     ItemObjective("fr", "first_response", BusinessTime(1800), ALWAYS, warn_at=(0.5,)),
-    ItemObjective("fr-chat", "first_response", BusinessTime(60), ALWAYS,
-                  match=Match(channel=frozenset({"chat"}))),
+    ItemObjective(
+        "fr-chat",
+        "first_response",
+        BusinessTime(60),
+        ALWAYS,
+        match=Match(channel=frozenset({"chat"})),
+    ),
     ItemObjective("nr", "next_response", BusinessTime(900), BUSINESS),
-    ItemObjective("res", "resolution", BusinessTime(3600), BUSINESS,
-                  pause_on=frozenset({"pending"}), match=Match(priority=frozenset({"high"})),
-                  target=Target(">=", 0.9), period="month"),
-    ItemObjective("res-low", "resolution", Workdays(1), BUSINESS,
-                  match=Match(priority=frozenset({"low", "normal"}))),
+    ItemObjective(
+        "res",
+        "resolution",
+        BusinessTime(3600),
+        BUSINESS,
+        pause_on=frozenset({"pending"}),
+        match=Match(priority=frozenset({"high"})),
+        target=Target(">=", 0.9),
+        period="month",
+    ),
+    ItemObjective(
+        "res-low",
+        "resolution",
+        Workdays(1),
+        BUSINESS,
+        match=Match(priority=frozenset({"low", "normal"})),
+    ),
     AvailabilityObjective("up", "core", Target(">=", 0.999)),
     timezone=NEW_YORK,
     warn_at=(0.75,),
 )
 
-_TICKET_STEPS = ["ticket.agent_reply", "ticket.customer_reply", "status:pending", "status:open",
-                 "status:solved", "ticket.reopened", "prio:high", "prio:low"]
+_TICKET_STEPS = [
+    "ticket.agent_reply",
+    "ticket.customer_reply",
+    "status:pending",
+    "status:open",
+    "status:solved",
+    "ticket.reopened",
+    "prio:high",
+    "prio:low",
+]
 
 
 def _iso(offset: float) -> str:
@@ -68,37 +94,49 @@ def streams(draw: st.DrawFn) -> list[Event]:
         kind = "call.answered" if answered else "call.abandoned"
         events.append(event(kind, _iso(t + wait), call_id=f"c{n}"))
         if answered:
-            events.append(event("call.ended", _iso(t + wait + draw(st.floats(1, 400))),
-                                call_id=f"c{n}"))
+            events.append(
+                event("call.ended", _iso(t + wait + draw(st.floats(1, 400))), call_id=f"c{n}")
+            )
     for n in range(draw(st.integers(0, 4))):
         t = draw(st.floats(0, 9000))
         events.append(event("chat.started", _iso(t), chat_id=f"k{n}"))
-        events.append(event("chat.agent_message", _iso(t + draw(st.floats(0, 200))),
-                            chat_id=f"k{n}"))
+        events.append(
+            event("chat.agent_message", _iso(t + draw(st.floats(0, 200))), chat_id=f"k{n}")
+        )
     for n in range(draw(st.integers(0, 6))):
         t = draw(st.floats(0, 9000))
-        events.append(event("ticket.created", _iso(t), ticket_id=f"T{n}",
-                            channel=draw(st.sampled_from(["email", "chat", "portal"])),
-                            priority=draw(st.sampled_from(["high", "normal", "low"]))))
+        events.append(
+            event(
+                "ticket.created",
+                _iso(t),
+                ticket_id=f"T{n}",
+                channel=draw(st.sampled_from(["email", "chat", "portal"])),
+                priority=draw(st.sampled_from(["high", "normal", "low"])),
+            )
+        )
         for step in draw(st.lists(st.sampled_from(_TICKET_STEPS), max_size=6)):
             t += draw(st.floats(1, 3000))
             name, _, value = step.partition(":")
             if name == "status":
-                events.append(event("ticket.status_changed", _iso(t), ticket_id=f"T{n}",
-                                    status=value))
+                events.append(
+                    event("ticket.status_changed", _iso(t), ticket_id=f"T{n}", status=value)
+                )
             elif name == "prio":
-                events.append(event("ticket.priority_changed", _iso(t), ticket_id=f"T{n}",
-                                    priority=value))
+                events.append(
+                    event("ticket.priority_changed", _iso(t), ticket_id=f"T{n}", priority=value)
+                )
             else:
                 events.append(event(step, _iso(t), ticket_id=f"T{n}"))
-    for n in range(draw(st.integers(0, 5))):
-        events.append(event("survey.response", _iso(draw(st.floats(0, 9000))),
-                            score=draw(st.integers(1, 5))))
-    for n in range(draw(st.integers(0, 2))):
+    for _ in range(draw(st.integers(0, 5))):
+        events.append(
+            event("survey.response", _iso(draw(st.floats(0, 9000))), score=draw(st.integers(1, 5)))
+        )
+    for _ in range(draw(st.integers(0, 2))):
         t = draw(st.floats(0, 9000))
         events.append(event("service.status", _iso(t), service="core", status="down"))
-        events.append(event("service.status", _iso(t + draw(st.floats(1, 900))), service="core",
-                            status="up"))
+        events.append(
+            event("service.status", _iso(t + draw(st.floats(1, 900))), service="core", status="up")
+        )
     events.sort(key=lambda e: (e.ts, e.event_id))
     return events
 
@@ -116,8 +154,12 @@ def _alerts(events: list[Event], until: float | None = None) -> list[str]:
     return sorted(json.dumps(a.to_json(), sort_keys=True) for a in alerts)
 
 
-PROPERTY_SETTINGS = settings(max_examples=60, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate],
-                             suppress_health_check=[HealthCheck.too_slow])
+PROPERTY_SETTINGS = settings(
+    max_examples=60,
+    deadline=None,
+    phases=[Phase.explicit, Phase.reuse, Phase.generate],
+    suppress_health_check=[HealthCheck.too_slow],
+)
 
 
 @PROPERTY_SETTINGS
@@ -156,8 +198,10 @@ def test_the_property_streams_do_raise_alerts() -> None:
     rnd = random.Random(7)
     events = [event("ticket.created", _iso(0), ticket_id="T", channel="email", priority="high")]
     events += [event("call.offered", _iso(i * 10), call_id=f"c{i}") for i in range(20)]
-    events += [event("call.answered", _iso(i * 10 + rnd.uniform(30, 90)), call_id=f"c{i}")
-               for i in range(20)]
+    events += [
+        event("call.answered", _iso(i * 10 + rnd.uniform(30, 90)), call_id=f"c{i}")
+        for i in range(20)
+    ]
     events.sort(key=lambda e: e.ts)
     states = {json.loads(a)["objective_id"] for a in _alerts(events)}
     assert {"sl", "asa", "fr", "res"} <= states

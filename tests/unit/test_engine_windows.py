@@ -11,8 +11,16 @@ from tests.support import agreement, at, epoch, event, run, states
 
 # Ten calls leaving the queue: (answered?, wait seconds).
 CALLS = [
-    (True, 5), (True, 10), (True, 20), (True, 21), (True, 45),
-    (True, 80), (False, 3), (False, 4), (False, 30), (False, 90),
+    (True, 5),
+    (True, 10),
+    (True, 20),
+    (True, 21),
+    (True, 45),
+    (True, 80),
+    (False, 3),
+    (False, 4),
+    (False, 30),
+    (False, 90),
 ]
 
 
@@ -43,8 +51,15 @@ def _value(objective: WindowObjective, calls=CALLS, **kwargs) -> float | None:
 
 
 def sl(formula: str, short_abandon: float = 0.0) -> WindowObjective:
-    return WindowObjective("sl", "service_level", Target(">=", 0.8), 1800, threshold=20,
-                           formula=formula, short_abandon=short_abandon)  # type: ignore[arg-type]
+    return WindowObjective(
+        "sl",
+        "service_level",
+        Target(">=", 0.8),
+        1800,
+        threshold=20,
+        formula=formula,
+        short_abandon=short_abandon,
+    )  # type: ignore[arg-type]
 
 
 @pytest.mark.parametrize(
@@ -62,20 +77,34 @@ def sl(formula: str, short_abandon: float = 0.0) -> WindowObjective:
         # short abandons excluded from both sides: 3 of 8
         (sl("removed_within_over_offered", short_abandon=5), 3 / 8),
         # ASA over answered calls only: (5+10+20+21+45+80)/6
-        (WindowObjective("asa", "average_speed_of_answer", Target("<=", 30, "seconds"), 3600),
-         181 / 6),
+        (
+            WindowObjective("asa", "average_speed_of_answer", Target("<=", 30, "seconds"), 3600),
+            181 / 6,
+        ),
         # average wait over every dequeued call: (181 + 3+4+30+90)/10
         (WindowObjective("awt", "average_wait", Target("<=", 30, "seconds"), 3600), 308 / 10),
         # abandonment: 4 of 10, or 2 of 8 without the short abandons
         (WindowObjective("ab", "abandonment_rate", Target("<=", 0.05), 3600), 4 / 10),
-        (WindowObjective("ab", "abandonment_rate", Target("<=", 0.05), 3600, short_abandon=5),
-         2 / 8),
+        (
+            WindowObjective("ab", "abandonment_rate", Target("<=", 0.05), 3600, short_abandon=5),
+            2 / 8,
+        ),
         # handle time: 100 + call number for the six answered calls (0..5)
-        (WindowObjective("aht", "average_handle_time", Target("<=", 300, "seconds"), 3600),
-         (600 + 15) / 6),
+        (
+            WindowObjective("aht", "average_handle_time", Target("<=", 300, "seconds"), 3600),
+            (600 + 15) / 6,
+        ),
     ],
-    ids=lambda v: v.id + ("/" + v.formula + f"/{v.short_abandon:g}" if hasattr(v, "formula")
-                          and v.kind == "service_level" else "") if hasattr(v, "id") else "",
+    ids=lambda v: (
+        v.id
+        + (
+            "/" + v.formula + f"/{v.short_abandon:g}"
+            if hasattr(v, "formula") and v.kind == "service_level"
+            else ""
+        )
+        if hasattr(v, "id")
+        else ""
+    ),
 )
 def test_window_formulas_match_hand_computed_values(objective, expected) -> None:
     assert _value(objective) == pytest.approx(expected, abs=1e-6)
@@ -107,8 +136,9 @@ def test_wait_is_derived_even_when_the_answer_arrives_before_the_offer() -> None
     ],
 )
 def test_satisfaction_counts_scores_at_or_above_the_minimum(scores, expected) -> None:
-    csat = WindowObjective("csat", "satisfaction", Target(">=", 0.9), 7 * 86400,
-                           satisfied_min_score=4)
+    csat = WindowObjective(
+        "csat", "satisfaction", Target(">=", 0.9), 7 * 86400, satisfied_min_score=4
+    )
     events = [
         event("survey.response", at(f"2026-11-20 10:0{n}"), score=score, scale_max=scale)
         for n, (score, scale) in enumerate(scores)
@@ -131,33 +161,48 @@ def test_service_level_breaches_at_the_first_boundary_after_a_bad_minute() -> No
 
 
 def test_for_holds_the_breach_until_the_condition_lasted_long_enough() -> None:
-    objective = WindowObjective("sl", "service_level", Target(">=", 0.8), 1800, threshold=20,
-                                hold_for=600)
+    objective = WindowObjective(
+        "sl", "service_level", Target(">=", 0.8), 1800, threshold=20, hold_for=600
+    )
     alerts = run(agreement(objective), _calls(CALLS), until=epoch("2026-11-20 12:00"))
     assert states(alerts)[0] == ("sl", "breached", "2026-11-20T10:11:00Z")
 
 
 def test_for_suppresses_a_short_dip() -> None:
-    objective = WindowObjective("sl", "service_level", Target(">=", 0.8), 300, threshold=20,
-                                hold_for=600)
+    objective = WindowObjective(
+        "sl", "service_level", Target(">=", 0.8), 300, threshold=20, hold_for=600
+    )
     assert run(agreement(objective), _calls(CALLS), until=epoch("2026-11-20 12:00")) == []
 
 
 def test_min_volume_suppresses_tiny_samples() -> None:
-    objective = WindowObjective("sl", "service_level", Target(">=", 0.8), 1800, threshold=20,
-                                min_volume=11)
+    objective = WindowObjective(
+        "sl", "service_level", Target(">=", 0.8), 1800, threshold=20, min_volume=11
+    )
     assert run(agreement(objective), _calls(CALLS), until=epoch("2026-11-20 12:00")) == []
 
 
 def test_queue_selector_counts_only_that_queue() -> None:
-    objective = WindowObjective("sl", "service_level", Target(">=", 0.8), 1800, threshold=20,
-                                match=Match(queue=frozenset({"sales"})))
+    objective = WindowObjective(
+        "sl",
+        "service_level",
+        Target(">=", 0.8),
+        1800,
+        threshold=20,
+        match=Match(queue=frozenset({"sales"})),
+    )
     assert _value(objective) is None
 
 
 def test_chats_count_only_for_objectives_selecting_the_chat_channel() -> None:
-    chat_sl = WindowObjective("chat-sl", "service_level", Target(">=", 0.8), 1800,
-                              threshold=60, match=Match(channel=frozenset({"chat"})))
+    chat_sl = WindowObjective(
+        "chat-sl",
+        "service_level",
+        Target(">=", 0.8),
+        1800,
+        threshold=60,
+        match=Match(channel=frozenset({"chat"})),
+    )
     call_sl = sl("answered_within_over_offered")
     events = [
         event("chat.started", at("2026-11-20 10:00:00"), chat_id="k1"),
