@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
@@ -18,7 +19,7 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
 )
-err = Console(stderr=True)
+err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out = Console()
 
 EXIT_INVALID_RULES = 2
@@ -152,6 +153,10 @@ def demo(
         until=None,
         lateness=60.0,
     )
+    from monitor.views import alerts_table
+
+    with (out / "alerts.jsonl").open(encoding="utf-8") as handle:
+        err.print(alerts_table([json.loads(line) for line in handle]))
     err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
 
 

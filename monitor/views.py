@@ -37,3 +37,22 @@ def objective_table(report: dict[str, Any]) -> Table:
                 verdict[entry["met"]],
             )
     return table
+
+
+def alerts_table(alerts: list[dict[str, Any]], limit: int = 15) -> Table:
+    """The latest breaches, newest last."""
+    breaches = [a for a in alerts if a["state"] == "breached"][-limit:]
+    table = Table(title=f"Latest breaches ({len(breaches)} shown)")
+    for column in ("event time", "contract", "objective", "subject", "observed"):
+        table.add_column(column, overflow="fold")
+    for alert in breaches:
+        subject = alert["subject"]
+        observed = alert["observed"]
+        table.add_row(
+            alert["event_time"],
+            alert["contract_id"],
+            alert["objective_id"],
+            f"{subject['kind']} {subject['id']}",
+            "-" if observed is None else f"{observed:.3g}",
+        )
+    return table
