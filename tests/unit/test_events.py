@@ -1,0 +1,128 @@
+"""The event parser: every event type parses; bad input gets a stable reason and field."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from monitor.domain.events import (
+    EVENT_TYPES,
+    MAX_EVENT_BYTES,
+    EventError,
+    TicketAgentReply,
+    TicketCreated,
+    parse_event,
+)
+
+BASE = {"event_id": "e1", "ts": "2026-11-20T17:00:00+01:00", "contract_id": "acme"}
+EXTRA = {
+    "call": {"call_id": "C1"},
+    "chat": {"chat_id": "K1"},
+    "ticket.created": {"ticket_id": "T1", "channel": "email"},
+    "ticket.status_changed": {"ticket_id": "T1", "status": "pending"},
+    "ticket.priority_changed": {"ticket_id": "T1", "priority": "high"},
+    "ticket": {"ticket_id": "T1"},
+    "survey.response": {"score": 4},
+    "service.status": {"service": "core", "status": "down"},
+}
+
+
+def _fields(event_type: str) -> dict[str, object]:
+    family = event_type.split(".")[0]
+    return EXTRA.get(event_type) or EXTRA[family]
+
+
+def _raw(**fields: object) -> bytes:
+    return json.dumps(fields).encode()
+
+
+@pytest.mark.parametrize("event_type", EVENT_TYPES)
+def test_every_event_type_parses_with_its_fields(event_type: str) -> None:
+    parsed = parse_event(_raw(**BASE, type=event_type, **_fields(event_type)))
+    assert not isinstance(parsed, EventError), parsed
+    assert parsed.type == event_type
+    assert parsed.ts.timestamp() == 1795190400.0
+
+
+def test_defaults_fill_priority_public_and_scale() -> None:
+    created = parse_event(_raw(**BASE, type="ticket.created", ticket_id="T", channel="chat"))
+    reply = parse_event(_raw(**BASE, type="ticket.agent_reply", ticket_id="T"))
+    assert isinstance(created, TicketCreated)
+    assert (created.priority, created.category) == ("normal", None)
+    assert isinstance(reply, TicketAgentReply)
+    assert reply.public is True
+
+
+def test_unknown_extra_fields_are_ignored() -> None:
+    parsed = parse_event(_raw(**BASE, type="call.offered", call_id="C", producer="acd-7"))
+    assert not isinstance(parsed, EventError)
+
+
+CALL = {**BASE, "type": "call.answered", "call_id": "C1"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "reason", "field"),
+    [
+        (b"\xff\xfe{}", "invalid_encoding", None),
+        (b"{not json", "invalid_json", None),
+        (b"", "invalid_json", None),
+        (b"[1, 2]", "not_object", None),
+        (b'"text"', "not_object", None),
+        (_raw(**{k: v for k, v in CALL.items() if k != "type"}), "missing_field", "type"),
+        (_raw(**{**CALL, "type": "call.transferred"}), "unknown_type", "type"),
+        (_raw(**{**CALL, "type": 7}), "wrong_type", "type"),
+        (_raw(**{k: v for k, v in CALL.items() if k != "call_id"}), "missing_field", "call_id"),
+        (_raw(**{k: v for k, v in CALL.items() if k != "ts"}), "missing_field", "ts"),
+        (_raw(**{**CALL, "ts": "2026-11-20T17:00:00"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": 1795190400}), "wrong_type", "ts"),
+        (_raw(**{**CALL, "ts": "yesterday"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "event_id": ""}), "invalid_value", "event_id"),
+        (_raw(**{**CALL, "event_id": "x" * 201}), "invalid_value", "event_id"),
+        (_raw(**{**CALL, "contract_id": 12}), "wrong_type", "contract_id"),
+        (_raw(**{**CALL, "wait_s": -1}), "invalid_value", "wait_s"),
+        (_raw(**{**CALL, "wait_s": "12"}), "wrong_type", "wait_s"),
+        (
+            b'{"event_id": "e", "ts": "2026-11-20T17:00:00Z", "contract_id": "a", '
+            b'"type": "call.answered", "call_id": "C", "wait_s": Infinity}',
+            "invalid_value",
+            "wait_s",
+        ),
+        (
+            _raw(**{**BASE, "type": "ticket.agent_reply", "ticket_id": "T", "public": "yes"}),
+            "wrong_type",
+            "public",
+        ),
+        (
+            _raw(**{**BASE, "type": "ticket.created", "ticket_id": "T", "channel": "fax"}),
+            "invalid_value",
+            "channel",
+        ),
+        (
+            _raw(**{**BASE, "type": "ticket.status_changed", "ticket_id": "T", "status": "done"}),
+            "invalid_value",
+            "status",
+        ),
+        (
+            _raw(**{**BASE, "type": "survey.response", "score": 4, "scale_max": 0}),
+            "invalid_value",
+            "scale_max",
+        ),
+        (_raw(**{**CALL, "attributes": {"tier": 1}}), "wrong_type", "attributes.tier"),
+        (
+            _raw(**{**CALL, "attributes": {f"k{i}": "v" for i in range(65)}}),
+            "invalid_value",
+            "attributes",
+        ),
+        (_raw(**{**CALL, "queue": "q" * (MAX_EVENT_BYTES + 1)}), "too_large", None),
+    ],
+)
+def test_bad_input_gets_a_stable_reason_naming_the_field(
+    raw: bytes, reason: str, field: str | None
+) -> None:
+    error = parse_event(raw)
+    assert isinstance(error, EventError)
+    assert (error.reason, error.field) == (reason, field)
+    if field:
+        assert error.message.startswith(f"{field}:")
