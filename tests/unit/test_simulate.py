@@ -371,6 +371,32 @@ def test_service_level_and_asa_agree_with_erlang_c() -> None:
     assert abs(sl - expected_sl) < 4 * sl_error, (sl, expected_sl, sl_error)
     assert abs(asa - expected_asa) < 4 * asa_error, (asa, expected_asa, asa_error)
 
+    # The engine, fed the same events, measures the same queue.
+    engine_sl, engine_asa = _engine_sl_and_asa(events, threshold)
+    assert abs(engine_sl - expected_sl) < 4 * sl_error, (engine_sl, expected_sl, sl_error)
+    assert abs(engine_asa - expected_asa) < 4 * asa_error, (engine_asa, expected_asa)
+
+
+def _engine_sl_and_asa(events: list[dict[str, Any]], threshold: float) -> tuple[float, float]:
+    from monitor.domain.agreement import Target, WindowObjective
+    from monitor.domain.engine import Engine
+    from monitor.domain.report import build_report
+
+    measured = agreement(
+        objectives=(
+            WindowObjective("sl", "service_level", Target(">=", 0.8), 1800, threshold=threshold),
+            WindowObjective("asa", "average_speed_of_answer", Target("<=", 30, "seconds"), 3600),
+        )
+    )
+    engine = Engine([measured])
+    for body in events:
+        parsed = parse_event(json.dumps(body).encode())
+        assert not isinstance(parsed, EventError), parsed
+        engine.apply(parsed)
+    engine.advance(engine.max_event_time)
+    objectives = build_report(engine)["contracts"]["acme"]["objectives"]
+    return objectives["sl"]["value"], objectives["asa"]["value"]
+
 
 # --- inputs and output -----------------------------------------------------------------
 
