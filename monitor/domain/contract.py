@@ -229,6 +229,8 @@ class ContractRuntime:
         if record[LEFT] is not None and record[WAIT_MS] is None:
             record[WAIT_MS] = max(0, round((record[LEFT] - ts) * 1000))
             self._count_left(media, record)
+            if record[ENDED] is not None or not record[ANSWERED]:
+                del store[contact_id]
 
     def _contact_left(
         self,
@@ -259,6 +261,8 @@ class ContractRuntime:
             self._count_left(media, record)
         if record[ENDED] is not None:
             self._count_handle(media, record)
+        if record[COUNTED] and (record[ENDED] is not None or not answered):
+            del store[contact_id]
 
     def _count_left(self, media: str, record: list[Any]) -> None:
         if record[COUNTED]:
@@ -290,6 +294,8 @@ class ContractRuntime:
         record[HANDLE_MS] = None if handle_s is None else round(handle_s * 1000)
         if record[LEFT] is not None:
             self._count_handle(media, record)
+            if record[COUNTED]:
+                del store[contact_id]
 
     def _count_handle(self, media: str, record: list[Any]) -> None:
         """Handle time counts at the end of the contact, once its answer is known."""

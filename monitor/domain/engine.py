@@ -103,9 +103,12 @@ class Engine:
 
     def advance(self, watermark: float) -> list[Alert]:
         """Move event time forward to ``watermark``: fire what became due."""
-        if watermark <= self.watermark:
+        previous = self.watermark
+        if watermark <= previous:
             return []
         self.watermark = watermark
+        if not self._anything_due(previous, watermark):
+            return []
         alerts: list[Alert] = []
         for contract in self.contracts.values():
             contract.advance(watermark, alerts)
@@ -113,6 +116,12 @@ class Engine:
         if len(alerts) > 1:
             alerts.sort(key=Alert.sort_key)
         return alerts
+
+    def _anything_due(self, previous: float, watermark: float) -> bool:
+        """Windows and months move on minute boundaries, items at their due instants."""
+        if math.isinf(previous) or watermark // 60 != previous // 60:
+            return True
+        return any(c.due and c.due[0][0] < watermark for c in self.contracts.values())
 
     def apply_all(self, events: Iterable[Event]) -> list[Alert]:
         alerts: list[Alert] = []
