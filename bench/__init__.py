@@ -1,0 +1,1 @@
+"""Benchmarks for slamon; run them from the repository root (``make bench``)."""
