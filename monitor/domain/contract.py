@@ -470,23 +470,6 @@ class ContractRuntime:
         for key in finished:
             del self.items[key]
 
-    # -- reading -----------------------------------------------------------------
-
-    def open_items(self, watermark: float) -> dict[str, tuple[int, int]]:
-        """Per item objective: (open cycles, of which at risk) at the watermark."""
-        result: dict[str, tuple[int, int]] = {}
-        for key, item in self.items.items():
-            kind = key.partition(":")[0]
-            for objective in self.item_objectives[kind]:
-                for cycle in clocks.derive_cycles(item["log"], objective):
-                    if cycle.active_from is None or cycle.finish is not None:
-                        continue
-                    flags = item["fx"].get(f"{objective.id}|{cycle.key}")
-                    open_count, risky = result.get(objective.id, (0, 0))
-                    at_risk = bool(flags and flags[clocks.WARNED] and not flags[clocks.BREACHED])
-                    result[objective.id] = (open_count + 1, risky + int(at_risk))
-        return result
-
     def to_state(self) -> dict[str, Any]:
         return {
             "windows": {oid: t.to_state() for oid, t in self.windows.items()},

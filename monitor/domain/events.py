@@ -277,15 +277,6 @@ def _short(error: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
-def event_subject_id(event: Event) -> str | None:
-    """The id of the item (call, chat, ticket) an event is about, if any."""
-    for name in ("ticket_id", "call_id", "chat_id"):
-        value = getattr(event, name, None)
-        if value is not None:
-            return str(value)
-    return None
-
-
 __all__ = [
     "CHANNELS",
     "EVENT_TYPES",
