@@ -231,6 +231,23 @@ def cycle_timing(cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, .
     return Timing(budget, deadline, warnings)
 
 
+def deadline_as_of(cycle: Cycle, objective: ItemObjective, instant: float) -> float | None:
+    """The deadline as it looked at ``instant``: pauses that begin later are not yet known.
+
+    Alerts describe the clock at their own instant, so their text does not depend on
+    which later events happened to have arrived (within the lateness) when they fired.
+    """
+    known: list[list[float | None]] = []
+    for pause_start, pause_end in cycle.pauses:
+        assert pause_start is not None
+        if pause_start > instant:
+            break
+        ended_by_then = pause_end is not None and pause_end <= instant
+        known.append([pause_start, pause_end if ended_by_then else None])
+    view = Cycle(cycle.start, cycle.active_from, pauses=known)
+    return cycle_timing(view, objective, ()).deadline
+
+
 def _instant_after(cycle: Cycle, calendar: BusinessCalendar, amount: float) -> float | None:
     """When ``amount`` business seconds of running (unpaused) time have elapsed."""
     t = cycle.start

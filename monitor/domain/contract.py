@@ -389,7 +389,10 @@ class ContractRuntime:
         share = effect.share
         if effect.kind == "resolved":
             share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
-        deadline = "n/a" if timing.deadline is None else format_instant(timing.deadline)
+        due = timing.deadline
+        if effect.kind == "at_risk":
+            due = clocks.deadline_as_of(cycle, objective, effect.instant)
+        deadline = "n/a" if due is None else format_instant(due)
         noun = {
             "first_response": "first response",
             "next_response": "next response",

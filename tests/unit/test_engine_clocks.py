@@ -106,6 +106,21 @@ def test_an_at_risk_item_answered_in_time_is_resolved() -> None:
     ]
 
 
+def test_an_at_risk_deadline_ignores_a_pause_that_arrived_early_but_begins_later() -> None:
+    """Regression (CI, property test): the text must not depend on arrival order."""
+    objective = resolution(1, pause_on=frozenset({"pending"}), warn_at=(0.75,))
+    ticket = created(at("2026-11-20 10:00"))
+    call = event("call.offered", at("2026-11-20 10:49:30"), call_id="c1")
+    pending = status(at("2026-11-20 10:50"), "pending")
+    descriptions = []
+    for order in ([ticket, call, pending], [ticket, pending, call]):
+        alerts = Engine([agreement(objective)], lateness=60).apply_all(order)
+        assert states(alerts) == [("res", "at_risk", "2026-11-20T10:45:00Z")]
+        descriptions.append(alerts[0].to_json()["annotations"])
+    assert descriptions[0] == descriptions[1]
+    assert descriptions[0]["deadline"] == "2026-11-20T11:00:00Z"
+
+
 def test_pending_and_on_hold_pause_the_resolution_clock() -> None:
     objective = resolution(8, pause_on=frozenset({"pending", "on_hold"}))
     events = [
