@@ -116,7 +116,8 @@ def test_a_live_run_stops_at_its_wall_limit_before_the_span_ends(
 
     assert not stats.finished
     assert 0 < stats.sent < len(events)
-    assert stats.sim_time is not None and stats.sim_time < last
+    assert stats.sim_time is not None
+    assert stats.sim_time < last
 
 
 def test_a_live_run_stops_when_asked(kafka_settings: Settings) -> None:
