@@ -118,20 +118,82 @@ def replay(
 def simulate(
     out: Annotated[Path, typer.Option(help="Write events here (JSONL)")] = Path("events.jsonl"),
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
-    start: Annotated[str, typer.Option(help="Simulated start (RFC 3339)")] = "2026-11-16T00:00:00Z",
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="Simulated start, RFC 3339 or 'now' [file: 2026-11-16T00:00:00Z; --kafka: now]"
+        ),
+    ] = None,
     hours: Annotated[float, typer.Option(help="Simulated duration in hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic)")] = 1,
+    kafka: Annotated[
+        bool, typer.Option("--kafka", help="Publish live to the event topics instead of a file")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(help="--kafka: simulated seconds per wall second (0 = no pacing)")
+    ] = 1.0,
+    duration: Annotated[
+        float | None, typer.Option(help="--kafka: stop after this many wall seconds")
+    ] = None,
 ) -> None:
-    """Realistic synthetic traffic for the agreements in rules/, to a file."""
+    """Realistic synthetic traffic for the agreements in rules/, to a file or live to Kafka."""
+    from monitor.kafka_commands import parse_start, simulate_to_kafka
     from monitor.simulate import simulate as generate
     from monitor.simulate import write_jsonl
 
     agreements = _load_or_exit(rules)
-    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    try:
+        begin = parse_start(start or ("now" if kafka else "2026-11-16T00:00:00Z"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    if kafka:
+        with _monitor_errors():
+            simulate_to_kafka(
+                agreements,
+                _settings(),
+                err,
+                start=begin,
+                hours=hours,
+                seed=seed,
+                speed=speed,
+                max_wall_s=duration,
+            )
+        return
     count = write_jsonl(
         generate(agreements, start=begin, duration=timedelta(hours=hours), seed=seed), out
     )
     err.print(f"wrote {count} events for {len(agreements)} contract(s) to {out}")
+
+
+@app.command()
+def produce(
+    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+) -> None:
+    """Publish a JSONL file to the event topics, keyed by contract_id (brokers from settings)."""
+    from monitor.kafka_commands import produce as run_produce
+
+    if not events.is_file():
+        raise typer.BadParameter(f"{events}: no such file", param_hint="EVENTS")
+    with _monitor_errors():
+        run_produce(events, _settings(), err)
+
+
+def _settings() -> Any:
+    from monitor.settings import Settings
+
+    return Settings.load()
+
+
+@contextmanager
+def _monitor_errors() -> Iterator[None]:
+    """A MonitorError (no brokers, bad settings) ends the command with its message, exit 1."""
+    from monitor.domain.errors import MonitorError
+
+    try:
+        yield
+    except MonitorError as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
