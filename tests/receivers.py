@@ -1,9 +1,10 @@
 """A loopback HTTP receiver for sink tests: records every request, can fail on purpose.
 
 ``Receiver(script)`` answers the n-th request with ``script[n]`` and 200 after the
-script ends. A script entry is a status code, ``(status, retry_after)`` for a
-Retry-After header, or ``"hang"`` (answer 503 only after ``hang_s``, so a client
-with a shorter timeout gives up first; never counted as accepted).
+script ends; ``fail_paths`` answer a path with a fixed status. A script entry is a
+status code, ``(status, retry_after)`` for a Retry-After header, or ``"hang"``
+(answer 503 only after ``hang_s``, so a client with a shorter timeout gives up
+first; never counted as accepted).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class Seen:
 class Receiver:
     script: Sequence[Answer] = ()
     hang_s: float = 1.0
+    fail_paths: Mapping[str, int] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -68,6 +70,7 @@ class Receiver:
         body = await request.read()
         index = len(self.requests)
         answer: Answer = self.script[index] if index < len(self.script) else 200
+        answer = self.fail_paths.get(request.path, answer)
         headers: dict[str, str] = {}
         if answer == "hang":
             status = 503
