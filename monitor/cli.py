@@ -238,7 +238,8 @@ def run(
 
     settings = Settings.load(config)
     agreements = _load_or_exit(rules or settings.rules_dir)
-    run_standalone(settings, agreements, warn=lambda text: err.print(f"[yellow]{text}[/yellow]"))
+    with _monitor_errors():
+        run_standalone(settings, agreements, warn=lambda t: err.print(f"[yellow]{t}[/yellow]"))
 
 
 @app.command()

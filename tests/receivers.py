@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiohttp import web
@@ -92,3 +95,34 @@ class Receiver:
         if answer == "hang":
             await asyncio.sleep(self.hang_s)
         return web.Response(status=status, headers=headers, text="{}")
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A threaded receiver's handler: records ``(path, JSON body)``, answers ``status``."""
+
+    received: list[tuple[str, Any]]
+    status = 202
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.received.append((self.path, json.loads(self.rfile.read(length))))
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def threaded_receiver(status: int = 202) -> Iterator[tuple[str, type[Recorder]]]:
+    """A receiver on its own thread, for tests that block (CLI runs, subprocesses)."""
+    handler = type("Handler", (Recorder,), {"received": [], "status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -52,7 +52,7 @@ from monitor.settings import Settings
 from monitor.sinks.config import Notifiers, load_notifiers
 from monitor.sinks.retry import DeadLetter, Deliverer
 
-__all__ = ["TABLE", "Notifier", "attach_notifier"]
+__all__ = ["TABLE", "Notifier", "attach_notifier", "notifier_attachments"]
 
 log = structlog.get_logger("slamon.notifier")
 
@@ -235,6 +235,23 @@ def attach_notifier(
         metrics.notification_retries.labels(name)
         log.info("notifier_sink", sink=name, type=sink.kind)
     return notifier
+
+
+def notifier_attachments(
+    settings: Settings, agreements: Sequence[Agreement], metrics: Metrics
+) -> list[Callable[[Any], None]]:
+    """For the worker: ``[attach]`` when ``settings.notifiers_file`` is set, else ``[]``.
+
+    The file is loaded here, so a bad file stops ``slamon run`` before it starts.
+    """
+    if settings.notifiers_file is None:
+        return []
+    notifiers = load_notifiers(settings.notifiers_file)
+
+    def attach(app: Any) -> None:
+        attach_notifier(app, settings, metrics, notifiers=notifiers, agreements=agreements)
+
+    return [attach]
 
 
 class _Http:

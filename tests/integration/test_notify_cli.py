@@ -2,47 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
 from monitor.cli import app
+from tests.receivers import Recorder, threaded_receiver
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 
-class _Recorder(BaseHTTPRequestHandler):
-    received: list[tuple[str, dict[str, Any]]]
-    status = 202
-
-    def do_POST(self) -> None:
-        length = int(self.headers["Content-Length"])
-        self.received.append((self.path, json.loads(self.rfile.read(length))))
-        self.send_response(self.status)
-        self.end_headers()
-
-    def log_message(self, *args: Any) -> None:
-        pass
-
-
 @pytest.fixture
-def receiver() -> Iterator[tuple[str, type[_Recorder]]]:
-    handler = type("Handler", (_Recorder,), {"received": [], "status": 202})
-    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", handler
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=10)
+def receiver() -> Iterator[tuple[str, type[Recorder]]]:
+    with threaded_receiver() as served:
+        yield served
 
 
 def write_notifiers(tmp_path: Path, url: str) -> Path:
@@ -57,7 +32,7 @@ def write_notifiers(tmp_path: Path, url: str) -> Path:
 
 
 def test_notify_test_triggers_and_resolves_through_the_sink(
-    receiver: tuple[str, type[_Recorder]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    receiver: tuple[str, type[Recorder]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, handler = receiver
     monkeypatch.setenv("SLAMON_NOTIFIERS_FILE", str(write_notifiers(tmp_path, url)))
@@ -73,7 +48,7 @@ def test_notify_test_triggers_and_resolves_through_the_sink(
 
 
 def test_notify_test_fails_when_the_sink_refuses(
-    receiver: tuple[str, type[_Recorder]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    receiver: tuple[str, type[Recorder]], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, handler = receiver
     handler.status = 400
