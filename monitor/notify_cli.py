@@ -120,10 +120,12 @@ def run(notifiers: NotifiersOption = None) -> None:
 async def _run(settings: Any) -> None:
     from prometheus_client import start_http_server
 
+    from monitor.logs import configure_logging
     from monitor.metrics import Metrics
     from monitor.stream.faust_app import make_app
     from monitor.stream.notifier import attach_notifier
 
+    configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     metrics.build_info.info({"role": "notifier"})
     app = make_app(settings.model_copy(update={"app_id": f"{settings.app_id}-notifier"}))

@@ -217,6 +217,7 @@ def attach_notifier(
             await http.close()
 
     app.agent(source, name="slamon-notifier", concurrency=1)(notifier_agent)
+    _rewind_uncommitted_alerts(app, topics.alerts)
 
     async def tick() -> None:
         try:
@@ -252,6 +253,38 @@ def notifier_attachments(
         attach_notifier(app, settings, metrics, notifiers=notifiers, agreements=agreements)
 
     return [attach]
+
+
+def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
+    """After each seek, read alert partitions without a committed offset from the start.
+
+    Faust fetches while it recovers tables and, when flow resumes, seeks back to
+    the committed offsets; a partition with none keeps the position it fetched to,
+    so alerts read during recovery were silently skipped (seen on a restart after
+    ``kill -9`` before the first commit). Re-reading is safe: every alert is
+    de-duplicated against the table. Chains any ``after_seek`` already set (the
+    worker's).
+    """
+    previous = getattr(app, "after_seek", None)
+
+    async def after_seek() -> None:
+        if previous is not None:
+            await previous()
+        consumer = app.consumer
+        committed = consumer._committed_offset
+        rewind = [
+            tp
+            for tp in consumer.assignment()
+            if tp.topic == alerts_topic and committed.get(tp) is None
+        ]
+        if not rewind:
+            return
+        earliest = await consumer.earliest_offsets(*rewind)
+        for tp in rewind:
+            await consumer.seek(tp, int(earliest.get(tp) or 0))
+        log.info("notifier_rewound", partitions=sorted(tp.partition for tp in rewind))
+
+    app.after_seek = after_seek
 
 
 class _Http:
