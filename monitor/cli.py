@@ -118,20 +118,82 @@ def replay(
 def simulate(
     out: Annotated[Path, typer.Option(help="Write events here (JSONL)")] = Path("events.jsonl"),
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
-    start: Annotated[str, typer.Option(help="Simulated start (RFC 3339)")] = "2026-11-16T00:00:00Z",
+    start: Annotated[
+        str | None,
+        typer.Option(
+            help="Simulated start, RFC 3339 or 'now' [file: 2026-11-16T00:00:00Z; --kafka: now]"
+        ),
+    ] = None,
     hours: Annotated[float, typer.Option(help="Simulated duration in hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed (same seed, same traffic)")] = 1,
+    kafka: Annotated[
+        bool, typer.Option("--kafka", help="Publish live to the event topics instead of a file")
+    ] = False,
+    speed: Annotated[
+        float, typer.Option(help="--kafka: simulated seconds per wall second (0 = no pacing)")
+    ] = 1.0,
+    duration: Annotated[
+        float | None, typer.Option(help="--kafka: stop after this many wall seconds")
+    ] = None,
 ) -> None:
-    """Realistic synthetic traffic for the agreements in rules/, to a file."""
+    """Realistic synthetic traffic for the agreements in rules/, to a file or live to Kafka."""
+    from monitor.kafka_commands import parse_start, simulate_to_kafka
     from monitor.simulate import simulate as generate
     from monitor.simulate import write_jsonl
 
     agreements = _load_or_exit(rules)
-    begin = datetime.fromisoformat(start.replace("Z", "+00:00"))
+    try:
+        begin = parse_start(start or ("now" if kafka else "2026-11-16T00:00:00Z"))
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    if kafka:
+        with _monitor_errors():
+            simulate_to_kafka(
+                agreements,
+                _settings(),
+                err,
+                start=begin,
+                hours=hours,
+                seed=seed,
+                speed=speed,
+                max_wall_s=duration,
+            )
+        return
     count = write_jsonl(
         generate(agreements, start=begin, duration=timedelta(hours=hours), seed=seed), out
     )
     err.print(f"wrote {count} events for {len(agreements)} contract(s) to {out}")
+
+
+@app.command()
+def produce(
+    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+) -> None:
+    """Publish a JSONL file to the event topics, keyed by contract_id (brokers from settings)."""
+    from monitor.kafka_commands import produce as run_produce
+
+    if not events.is_file():
+        raise typer.BadParameter(f"{events}: no such file", param_hint="EVENTS")
+    with _monitor_errors():
+        run_produce(events, _settings(), err)
+
+
+def _settings() -> Any:
+    from monitor.settings import Settings
+
+    return Settings.load()
+
+
+@contextmanager
+def _monitor_errors() -> Iterator[None]:
+    """A MonitorError (no brokers, bad settings) ends the command with its message, exit 1."""
+    from monitor.domain.errors import MonitorError
+
+    try:
+        yield
+    except MonitorError as exc:
+        err.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
 
 
 @app.command()
@@ -158,6 +220,91 @@ def demo(
     with (out / "alerts.jsonl").open(encoding="utf-8") as handle:
         err.print(alerts_table([json.loads(line) for line in handle]))
     err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
+
+
+@app.command()
+def report(
+    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    contract: Annotated[
+        list[str] | None, typer.Option(help="Contract id (repeatable; default: every agreement)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Calendar month YYYY-MM in the contract's time zone")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Range start: YYYY-MM-DD (local) or RFC 3339")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report files")] = Path("out/report"),
+    monthly_fee: Annotated[
+        float | None, typer.Option(help="Monthly fee, to state credits as an amount")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Currency of the monthly fee")] = "",
+    credit_cap: Annotated[
+        float, typer.Option(help="Cap on the month's total credits, percent of the fee")
+    ] = 100.0,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+) -> None:
+    """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
+    from monitor.replay import read_lines
+    from monitor.reporting.credits import CreditTerms
+    from monitor.reporting.run import build_reports, write_outputs
+
+    agreements = _select(_load_or_exit(rules), contract)
+    period_of = _period_of(period, from_, to)
+    with _byte_progress(events, "reporting") as advance:
+        run = build_reports(
+            read_lines(events, advance),
+            agreements,
+            period_of,
+            terms=CreditTerms(monthly_fee, currency, credit_cap),
+            lateness=lateness,
+            source={"kind": "file", "path": str(events)},
+        )
+    for path in write_outputs(run, out):
+        print(path)
+    for item in run.reports:
+        verdicts = [o.met for o in item.objectives]
+        err.print(
+            f"{item.contract_id} {item.period.label}: {verdicts.count(True)} met, "
+            f"{verdicts.count(False)} missed, {verdicts.count(None)} without data; "
+            f"{len(item.breaches)} item breaches; credits {item.credits.percent_owed:g}%"
+        )
+
+
+def _select(agreements: list[Any], contract_ids: list[str] | None) -> list[Any]:
+    if not contract_ids:
+        return agreements
+    known = {a.contract_id: a for a in agreements}
+    missing = [cid for cid in contract_ids if cid not in known]
+    if missing:
+        raise typer.BadParameter(
+            f"no agreement for {', '.join(missing)} (known: {', '.join(sorted(known))})",
+            param_hint="--contract",
+        )
+    return [known[cid] for cid in contract_ids]
+
+
+def _period_of(month: str | None, start: str | None, end: str | None) -> Callable[[Any], Any]:
+    from monitor.reporting.period import PeriodError, month_period, range_period
+
+    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise typer.BadParameter("give either --period YYYY-MM or both --from and --to")
+
+    def period_of(agreement: Any) -> Any:
+        try:
+            if month is not None:
+                return month_period(agreement.timezone, month)
+            assert start is not None
+            assert end is not None
+            return range_period(agreement.timezone, start, end)
+        except PeriodError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return period_of
 
 
 @contextmanager
