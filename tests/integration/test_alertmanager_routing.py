@@ -24,6 +24,7 @@ from typing import Any
 import pytest
 from ruamel.yaml import YAML
 
+from monitor.sinks.alertmanager import labels_for
 from tests.deploy.conftest import DEPLOY
 
 pytestmark = pytest.mark.integration
@@ -168,17 +169,12 @@ def post_alerts(url: str, alerts: list[dict[str, Any]]) -> None:
         assert response.status == 200
 
 
-def notifier_alert(name: str, objective: str, severity: str, fingerprint: str) -> dict[str, Any]:
-    """An alert as slamon's notifier sends it (labels of docs/operations.md)."""
+def notifier_alert(state: str, objective: str, severity: str, fingerprint: str) -> dict[str, Any]:
+    """An alert with the labels slamon's Alertmanager sink gives it."""
+    alert = {"contract_id": "cta-apc-nj", "objective_id": objective, "fingerprint": fingerprint}
     return {
-        "labels": {
-            "alertname": name,
-            "contract": "cta-apc-nj",
-            "objective": objective,
-            "severity": severity,
-            "fingerprint": fingerprint,
-        },
-        "annotations": {"summary": f"{name} {objective} {fingerprint}"},
+        "labels": labels_for(alert, state, severity),
+        "annotations": {"summary": f"{state} {objective} {fingerprint}"},
     }
 
 
@@ -188,10 +184,10 @@ def test_breach_pages_the_contract_inhibits_its_at_risk_and_groups_by_objective(
     post_alerts(
         alertmanager,
         [
-            notifier_alert("SlaBreached", "resolution-high", "critical", "f-breach"),
-            notifier_alert("SlaAtRisk", "resolution-high", "warning", "f-risk-same"),
-            notifier_alert("SlaAtRisk", "email-first-response", "warning", "f-risk-other"),
-            notifier_alert("SlaAtRisk", "email-first-response", "warning", "f-risk-other-2"),
+            notifier_alert("breached", "resolution-high", "critical", "f-breach"),
+            notifier_alert("at_risk", "resolution-high", "warning", "f-risk-same"),
+            notifier_alert("at_risk", "email-first-response", "warning", "f-risk-other"),
+            notifier_alert("at_risk", "email-first-response", "warning", "f-risk-other-2"),
         ],
     )
 
