@@ -246,6 +246,10 @@ def report(
     credit_cap: Annotated[
         float, typer.Option(help="Cap on the month's total credits, percent of the fee")
     ] = 100.0,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
+    ] = None,
     lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
 ) -> None:
     """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
@@ -262,6 +266,7 @@ def report(
             period_of,
             terms=CreditTerms(monthly_fee, currency, credit_cap),
             lateness=lateness,
+            until=_parse_instant(until),
             source={"kind": "file", "path": str(events)},
         )
     for path in write_outputs(run, out):

@@ -16,6 +16,7 @@ from monitor.reporting.model import ContractReport, build_contract_report
 from monitor.reporting.period import ReportPeriod
 from monitor.reporting.recorder import ContractSamples, Recorder
 from monitor.reporting.render_data import file_stem, to_json, write_csvs, write_json
+from monitor.reporting.render_html import render_html
 
 
 @dataclass(slots=True)
@@ -61,7 +62,7 @@ def build_reports(
 
 
 def write_outputs(run: ReportRun, out: Path) -> list[Path]:
-    """``ID-PERIOD.json`` and ``.csv`` (+ ``-daily``, ``-breaches``) per contract."""
+    """``ID-PERIOD.json``, ``.csv`` (+ ``-daily``, ``-breaches``) and ``.html`` per contract."""
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for report, document in zip(run.reports, run.documents(), strict=True):
@@ -70,4 +71,7 @@ def write_outputs(run: ReportRun, out: Path) -> list[Path]:
         write_json(json_path, document)
         written.append(json_path)
         written.extend(write_csvs(out, stem, document))
+        html_path = out / f"{stem}.html"
+        html_path.write_text(render_html(report, document), "utf-8")
+        written.append(html_path)
     return written

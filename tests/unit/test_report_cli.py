@@ -70,10 +70,10 @@ EVENTS = [
 ]
 
 
-def test_report_writes_json_csv_with_breaches_outages_and_credits(tmp_path: Path) -> None:
+def _report(tmp_path: Path, rules_text: str = RULES) -> Path:
     rules = tmp_path / "rules"
     rules.mkdir()
-    (rules / "acme.yaml").write_text(RULES, encoding="utf-8")
+    (rules / "acme.yaml").write_text(rules_text, encoding="utf-8")
     events = tmp_path / "events.jsonl"
     events.write_text("\n".join(EVENTS) + "\n", encoding="utf-8")
     out = tmp_path / "out"
@@ -86,6 +86,11 @@ def test_report_writes_json_csv_with_breaches_outages_and_credits(tmp_path: Path
         ],
     )
     assert result.exit_code == 0, result.output
+    return out
+
+
+def test_report_writes_json_csv_with_breaches_outages_and_credits(tmp_path: Path) -> None:
+    out = _report(tmp_path)
     document = json.loads((out / "acme-2026-10.json").read_text("utf-8"))
     assert document["coverage"] == {
         "from": "2026-10-01T00:00:00Z",
@@ -150,3 +155,21 @@ def test_report_needs_a_month_or_a_range(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["report", str(events), "--from", "2026-10-01"])
     assert result.exit_code == 2
     assert "--period" in result.output
+
+
+def test_the_html_page_is_self_contained_and_escapes_agreement_text(tmp_path: Path) -> None:
+    out = _report(tmp_path, RULES.replace("title: Acme", 'title: "Acme <b>&</b> Co"'))
+    page = (out / "acme-2026-10.html").read_text("utf-8")
+    assert page.startswith("<!doctype html>")
+    assert '<html lang="en">' in page
+    assert '<meta charset="utf-8">' in page
+    assert "Content-Security-Policy" in page
+    assert "<h1>Acme &lt;b&gt;&amp;&lt;/b&gt; Co</h1>" in page
+    without_svg_namespace = page.replace('xmlns="http://www.w3.org/2000/svg"', "")
+    for remote in ("http://", "https://", "<script", "url(", "@import", "@font-face", "<link"):
+        assert remote not in without_svg_namespace
+    # a trend chart per objective with samples, one heat map, one availability timeline
+    assert page.count('<svg class="chart"') == 3 + 1 + 1
+    assert 'class="target"' in page
+    assert "9.1 late replies" in page
+    assert "15% of the monthly fee = 150.00 EUR" in page
