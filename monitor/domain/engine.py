@@ -20,6 +20,7 @@ from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
 from monitor.domain.events import Event
+from monitor.domain.status import ObjectiveStatus, contract_status
 
 STATE_VERSION: Final = 1
 DEFAULT_LATENESS: Final = 60.0
@@ -128,6 +129,16 @@ class Engine:
         for event in events:
             alerts.extend(self.apply(event))
         return alerts
+
+    # -- views -------------------------------------------------------------------
+
+    def objective_status(self) -> list[ObjectiveStatus]:
+        """Every objective of every contract at the watermark (for gauges; not per event)."""
+        return [
+            status
+            for contract in self.contracts.values()
+            for status in contract_status(contract, self.watermark)
+        ]
 
     # -- housekeeping ------------------------------------------------------------
 
