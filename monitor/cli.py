@@ -256,6 +256,96 @@ def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
     err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
 
 
+@app.command()
+def report(
+    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    contract: Annotated[
+        list[str] | None, typer.Option(help="Contract id (repeatable; default: every agreement)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Calendar month YYYY-MM in the contract's time zone")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Range start: YYYY-MM-DD (local) or RFC 3339")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report files")] = Path("out/report"),
+    monthly_fee: Annotated[
+        float | None, typer.Option(help="Monthly fee, to state credits as an amount")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Currency of the monthly fee")] = "",
+    credit_cap: Annotated[
+        float, typer.Option(help="Cap on the month's total credits, percent of the fee")
+    ] = 100.0,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
+    ] = None,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+) -> None:
+    """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
+    from monitor.replay import read_lines
+    from monitor.reporting.credits import CreditTerms
+    from monitor.reporting.run import build_reports, write_outputs
+
+    agreements = _select(_load_or_exit(rules), contract)
+    period_of = _period_of(period, from_, to)
+    with _byte_progress(events, "reporting") as advance:
+        run = build_reports(
+            read_lines(events, advance),
+            agreements,
+            period_of,
+            terms=CreditTerms(monthly_fee, currency, credit_cap),
+            lateness=lateness,
+            until=_parse_instant(until),
+            source={"kind": "file", "path": str(events)},
+        )
+    for path in write_outputs(run, out):
+        print(path)
+    for item in run.reports:
+        verdicts = [o.met for o in item.objectives]
+        err.print(
+            f"{item.contract_id} {item.period.label}: {verdicts.count(True)} met, "
+            f"{verdicts.count(False)} missed, {verdicts.count(None)} without data; "
+            f"{len(item.breaches)} item breaches; credits {item.credits.percent_owed:g}%"
+        )
+
+
+def _select(agreements: list[Any], contract_ids: list[str] | None) -> list[Any]:
+    if not contract_ids:
+        return agreements
+    known = {a.contract_id: a for a in agreements}
+    missing = [cid for cid in contract_ids if cid not in known]
+    if missing:
+        raise typer.BadParameter(
+            f"no agreement for {', '.join(missing)} (known: {', '.join(sorted(known))})",
+            param_hint="--contract",
+        )
+    return [known[cid] for cid in contract_ids]
+
+
+def _period_of(month: str | None, start: str | None, end: str | None) -> Callable[[Any], Any]:
+    from monitor.reporting.period import PeriodError, month_period, range_period
+
+    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise typer.BadParameter("give either --period YYYY-MM or both --from and --to")
+
+    def period_of(agreement: Any) -> Any:
+        try:
+            if month is not None:
+                return month_period(agreement.timezone, month)
+            assert start is not None
+            assert end is not None
+            return range_period(agreement.timezone, start, end)
+        except PeriodError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return period_of
+
+
 @contextmanager
 def _byte_progress(path: Path, label: str) -> Iterator[Callable[[int], None] | None]:
     if not err.is_terminal:

@@ -16,6 +16,7 @@ from monitor.domain.agreement import (
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
 from monitor.domain.events import Event, ServiceStatus, SurveyResponse
+from monitor.domain.observer import Observer, observe_item_effect
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
@@ -82,6 +83,7 @@ class ContractRuntime:
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
         self.earliest = math.inf
+        self.observer: Observer | None = None
 
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> None:
         tracker = WindowTracker(self.contract_id, objective, labels)
@@ -373,6 +375,10 @@ class ContractRuntime:
         effect: Effect,
         alerts: list[Alert],
     ) -> None:
+        if self.observer is not None:
+            observe_item_effect(
+                self.observer, self, kind, item_id, log, objective, cycle, timing, effect
+            )
         stats = self.item_stats[objective.id]
         compliance = self.compliance.get(objective.id)
         if effect.kind == "met":

@@ -25,6 +25,7 @@ from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
 from monitor.domain.alerts import Alert, AlertState, Subject, format_instant
+from monitor.domain.observer import Observer
 
 BUCKET_SECONDS: Final = 60
 _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "average_handle_time"})
@@ -102,6 +103,7 @@ class WindowTracker:
         "labels",
         "next_boundary",
         "objective",
+        "observer",
         "pending_since",
         "status",
         "total",
@@ -124,10 +126,13 @@ class WindowTracker:
         self.pending_since: float | None = None
         self.value: float | None = None
         self.breaches = 0
+        self.observer: Observer | None = None
 
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
         num, den = contribution.numerator, contribution.denominator
+        if self.observer is not None:
+            self.observer.window_sample(self.contract_id, self.objective.id, ts, num, den)
         self.total[0] += num
         self.total[1] += den
         index = int(ts // BUCKET_SECONDS)
