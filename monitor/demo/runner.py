@@ -106,6 +106,7 @@ def run_demo(
         return _with_broker(settings, agreements, options, console, embedded=False)
     console.print(f"[yellow]warning:[/yellow] {EMBEDDED_BROKER_WARNING}")
     with EmbeddedBroker() as broker:
+        console.print(f"embedded broker on {broker.bootstrap_servers} (pid {broker.pid})")
         settings = settings.with_brokers(broker.bootstrap_servers)
         return _with_broker(settings, agreements, options, console, embedded=True)
 
