@@ -299,7 +299,7 @@ def wait_for(port: int, worker: WorkerProcess, until: Any, timeout_s: float) -> 
         metrics = scrape(port)
         if metrics and until(metrics):
             return metrics
-        time.sleep(0.1)
+        time.sleep(0.5)  # a scrape costs the worker CPU: not too often
     raise RuntimeError(f"worker did not get there in {timeout_s:.0f}s:\n{worker.log_tail()}")
 
 
@@ -525,9 +525,12 @@ def report(result: dict[str, Any]) -> None:
     )
     profile = result.get("profile")
     if profile:
-        console.print(f"where the worker's CPU goes ({profile['samples']} samples, py-spy):")
+        console.print(
+            f"where the worker's busy time goes in (c) ({profile['samples']} py-spy samples, "
+            f"{profile['idle_share'] * 100:.0f} % idle waits left out):"
+        )
         for name, share in profile["by_component"].items():
-            console.print(f"  {name:<32} {share * 100:5.1f} %")
+            console.print(f"  {name:<42} {share * 100:5.1f} %")
 
 
 def _ms(value: float | None) -> str:

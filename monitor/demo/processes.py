@@ -51,9 +51,11 @@ class WorkerProcess:
         log_path: Path,
         *,
         command: list[str] | None = None,
+        cwd: Path | None = None,
         stop_timeout_s: float = 15.0,
     ) -> None:
         self.command = command or [sys.executable, "-m", "monitor.cli", "run"]
+        self.cwd = cwd
         self.env = env
         self.log_path = log_path
         self.stop_timeout_s = stop_timeout_s
@@ -66,6 +68,7 @@ class WorkerProcess:
             self._process = subprocess.Popen(
                 self.command,
                 env={**os.environ, **self.env},
+                cwd=self.cwd,
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
