@@ -257,6 +257,22 @@ def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
 
 
 @app.command()
+def run(
+    rules: Annotated[
+        Path | None, typer.Option(help="Agreement files folder (default: settings rules_dir)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Settings file (.toml/.yaml)")] = None,
+) -> None:
+    """A live worker: events from Kafka in, alerts out, /metrics served; Ctrl-C stops it."""
+    from monitor.settings import Settings
+    from monitor.stream.worker import run_standalone
+
+    settings = Settings.load(config)
+    agreements = _load_or_exit(rules or settings.rules_dir)
+    run_standalone(settings, agreements, warn=lambda text: err.print(f"[yellow]{text}[/yellow]"))
+
+
+@app.command()
 def report(
     events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),

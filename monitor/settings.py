@@ -109,6 +109,12 @@ class Settings(BaseSettings):
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     lateness_s: float = Field(default=60.0, ge=0)
     tick_interval_s: float = Field(default=1.0, gt=0)
+    follow_wall_clock: bool = Field(
+        default=True,
+        description="caught-up idle partitions advance event time with the wall clock",
+    )
+    checkpoint_events: int = Field(default=5000, ge=1, description="events between checkpoints")
+    checkpoint_interval_s: float = Field(default=5.0, gt=0, description="seconds between them")
     fetch_max_wait_ms: int = Field(
         default=50, ge=0, description="consumer fetch max wait; low = low latency on Tansu"
     )

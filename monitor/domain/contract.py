@@ -515,7 +515,7 @@ def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
         return False
     if flags[clocks.ALERTED] and not flags[clocks.RESOLVED]:
         return False
-    return bool(flags[clocks.DECIDED]) or cycle.stop is None
+    return bool(flags[clocks.DECIDED])
 
 
 def _finished(log: list[LogEntry]) -> bool:
