@@ -44,6 +44,7 @@ from monitor.kafka_commands import stop_on_sigint
 from monitor.settings import Settings
 from monitor.simulate import simulate
 from monitor.stream.simulate_live import LiveStats, publish_live
+from monitor.stream.topics import ensure_topics
 
 __all__ = ["DemoOptions", "DemoResult", "next_weekday_midnight", "run_demo"]
 
@@ -160,27 +161,6 @@ def _with_broker(
         reason=reason,
         objective_status=statuses,
     )
-
-
-async def ensure_topics(settings: Settings) -> None:
-    """Create the slamon topics that do not exist yet (existing ones are left alone)."""
-    from aiokafka.admin import AIOKafkaAdminClient, NewTopic
-    from aiokafka.errors import TopicAlreadyExistsError
-
-    admin = AIOKafkaAdminClient(**settings.kafka_client_kwargs())
-    await admin.start()
-    try:
-        existing = set(await admin.list_topics())
-        new = [
-            NewTopic(name, settings.partitions, settings.replication_factor)
-            for name in settings.topics.all()
-            if name not in existing
-        ]
-        if new:
-            with contextlib.suppress(TopicAlreadyExistsError):
-                await admin.create_topics(new)
-    finally:
-        await admin.close()
 
 
 @dataclass
