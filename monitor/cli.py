@@ -199,10 +199,44 @@ def _monitor_errors() -> Iterator[None]:
 @app.command()
 def demo(
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C)")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 360.0,
     hours: Annotated[float, typer.Option(help="Simulated hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start, RFC 3339 [next weekday 00:00 UTC]")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
+    ] = False,
 ) -> None:
+    """Live: broker (embedded unless configured), simulator, worker and a live view."""
+    if offline:
+        _offline_demo(rules, hours, seed, out)
+        return
+    from monitor.demo import DemoOptions, run_demo
+    from monitor.kafka_commands import parse_start
+
+    agreements = _load_or_exit(rules)
+    try:
+        begin = parse_start(start) if start else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    options = DemoOptions(
+        duration_s=duration, speed=speed, hours=hours, seed=seed, start=begin, out=out
+    )
+    with _monitor_errors():
+        result = run_demo(
+            _settings().model_copy(update={"rules_dir": rules}), agreements, options, err
+        )
+    if result.worker_exit is not None:
+        raise typer.Exit(1)
+
+
+def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
     """Simulate a day of traffic for the rules/ agreements and replay it through the engine."""
     out.mkdir(parents=True, exist_ok=True)
     events = out / "events.jsonl"
