@@ -81,7 +81,7 @@ def used_names() -> set[str]:
 
 
 def traffic() -> list[bytes]:
-    """Eight simulated hours of one contract (about 25 alerts), then the events that make the odd counters."""
+    """Eight simulated hours of one contract (about 25 alerts), then odd-counter events."""
     agreements, problems = load_rules([REPO / "rules"])
     assert not problems
     chosen = [a for a in agreements if a.contract_id == CONTRACT]
