@@ -14,7 +14,7 @@ from monitor.domain.agreement import (
     WindowObjective,
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
-from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
+from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
 from monitor.domain.events import Event, ServiceStatus, SurveyResponse
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
@@ -78,6 +78,7 @@ class ContractRuntime:
                 self.availability.setdefault(objective.service, []).append(tracker)
                 self.periods.append(tracker)
         self.items: dict[str, dict[str, Any]] = {}
+        self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
@@ -326,41 +327,72 @@ class ContractRuntime:
         item = self.items.get(key)
         if item is None:
             item = self.items[key] = {"log": [], "fx": {}, "due": None}
-        clocks.insert_entry(item["log"], entry)
+        log = item["log"]
+        if not log or _sort_key(log[-1]) < _sort_key(entry):
+            log.append(entry)
+            walkers = self._walkers.get(key)
+            if walkers is not None:
+                for walker in walkers:
+                    walker.feed(entry)
+        else:
+            clocks.insert_entry(log, entry)
+            self._walkers.pop(key, None)
         alerts: list[Alert] = []
-        self._refresh(key, item, watermark, alerts)
+        self._refresh(key, kind, item, watermark, alerts)
         return alerts
 
+    def item_walkers(
+        self, key: str, kind: str, log: list[LogEntry], *, keep: bool = True
+    ) -> list[CycleWalker]:
+        """The item's clock machines per objective, derived from its log once and kept."""
+        walkers = self._walkers.get(key)
+        if walkers is None:
+            walkers = [CycleWalker(objective) for objective in self.item_objectives[kind]]
+            for entry in log:
+                for walker in walkers:
+                    walker.feed(entry)
+            if keep:
+                self._walkers[key] = walkers
+        return walkers
+
     def _refresh(
-        self, key: str, item: dict[str, Any], watermark: float, alerts: list[Alert]
+        self, key: str, kind: str, item: dict[str, Any], watermark: float, alerts: list[Alert]
     ) -> None:
-        kind, _, item_id = key.partition(":")
         log = item["log"]
         fx: dict[str, list[int]] = item["fx"]
         next_due: float | None = None
-        for objective in self.item_objectives[kind]:
+        for walker in self.item_walkers(key, kind, log):
+            if walker.dead:
+                continue
+            objective = walker.objective
             warn_at = self.warn_at[objective.id]
-            for cycle in clocks.derive_cycles(log, objective):
+            for cycle in walker.cycles:
                 if cycle.active_from is None:
                     continue
-                flag_key = f"{objective.id}|{cycle.key}"
+                flag_key = cycle.flag
                 flags = fx.get(flag_key)
                 if flags is None:
                     flags = clocks.new_flags()
                 if _settled(cycle, flags, watermark):
                     continue
-                timing = clocks.cycle_timing(cycle, objective, warn_at)
+                timing = cycle.timing
+                if timing is None:
+                    timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
                 before = list(flags)
                 effects, due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at)
                 if flags != before:
                     fx[flag_key] = flags
                 for effect in effects:
-                    self._item_effect(kind, item_id, log, objective, cycle, timing, effect, alerts)
+                    self._item_effect(
+                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
+                    )
                 if due is not None and (next_due is None or due < next_due):
                     next_due = due
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
+        else:
+            self._walkers.pop(key, None)
 
     def _item_effect(
         self,
@@ -450,7 +482,7 @@ class ContractRuntime:
             if item is None or item["due"] != instant or key in refreshed:
                 continue
             refreshed.add(key)
-            self._refresh(key, item, watermark, alerts)
+            self._refresh(key, key.partition(":")[0], item, watermark, alerts)
         for tracker in self.windows.values():
             tracker.advance(watermark, alerts)
         for period in self.periods:
@@ -472,6 +504,7 @@ class ContractRuntime:
         ]
         for key in finished:
             del self.items[key]
+            self._walkers.pop(key, None)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -492,6 +525,7 @@ class ContractRuntime:
         for tracker, tracker_state in zip(self.periods, state["periods"], strict=False):
             tracker.load_state(tracker_state)
         self.items = state["items"]
+        self._walkers.clear()
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)
         self.calls = state["calls"]
@@ -500,6 +534,10 @@ class ContractRuntime:
             if oid in self.item_stats:
                 self.item_stats[oid] = list(stats)
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
+
+
+def _sort_key(entry: LogEntry) -> tuple[float, int, str]:
+    return entry[0], entry[1], entry[2]
 
 
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
