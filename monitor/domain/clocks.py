@@ -154,7 +154,7 @@ class CycleWalker:
         self.cycles.append(cycle)
         return cycle
 
-    def feed(self, entry: LogEntry) -> None:  # noqa: C901, PLR0912 - one branch per operation
+    def feed(self, entry: LogEntry) -> None:
         if self.dead:
             return
         ts, _rank, _eid, op, arg = entry
@@ -164,11 +164,11 @@ class CycleWalker:
             if self.attrs is not None:
                 return
             channel, priority, category, queue, labels = arg
-            attrs = self.attrs = Attributes(channel, priority, category, queue, dict(labels))
-            if _excluded_for_good(self.objective, attrs):
+            created = self.attrs = Attributes(channel, priority, category, queue, dict(labels))
+            if _excluded_for_good(self.objective, created):
                 self.dead = True
                 return
-            self.matched = _matches(self.objective, attrs)
+            self.matched = _matches(self.objective, created)
             if kind != "next_response":
                 self.current = self._start(ts)
             return

@@ -15,7 +15,7 @@ from monitor.domain.agreement import (
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
-from monitor.domain.events import Event, ServiceStatus, SurveyResponse
+from monitor.domain.events import Fields
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
@@ -77,6 +77,7 @@ class ContractRuntime:
                 )
                 self.availability.setdefault(objective.service, []).append(tracker)
                 self.periods.append(tracker)
+        self.window_list = list(self.windows.values())
         self.items: dict[str, dict[str, Any]] = {}
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self.due: list[tuple[float, str]] = []
@@ -120,13 +121,13 @@ class ContractRuntime:
 
     # -- events ------------------------------------------------------------------
 
-    def apply(self, event: Event, ts: float, watermark: float) -> list[Alert]:
+    def apply(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
             self.earliest = ts
             for tracker in self.periods:
                 tracker.start_at(ts)
-        kind = event.type
+        kind = event["type"]
         family = kind.partition(".")[0]
         if family == "call":
             return self._call(event, ts, watermark)
@@ -134,43 +135,49 @@ class ContractRuntime:
             return self._chat(event, ts, watermark)
         if family == "ticket":
             return self._ticket(event, ts, watermark)
-        if isinstance(event, SurveyResponse):
+        if kind == "survey.response":
             self._survey(event, ts)
-        elif isinstance(event, ServiceStatus):
-            for availability in self.availability.get(event.service, ()):
-                availability.record(ts, event.status)
+        elif kind == "service.status":
+            for availability in self.availability.get(event["service"], ()):
+                availability.record(ts, event["status"])
         return []
 
-    def _survey(self, event: SurveyResponse, ts: float) -> None:
+    def _survey(self, event: Fields, ts: float) -> None:
         for window in self.survey_windows:
-            if self._window_matches(window, event.queue, event.attributes):
-                contribution = survey_contribution(window.objective, event.score, event.scale_max)
+            if self._window_matches(window, event["queue"], event["attributes"]):
+                contribution = survey_contribution(
+                    window.objective, event["score"], event["scale_max"]
+                )
                 if contribution is not None:
                     window.add(ts, contribution)
 
-    def _call(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
-        call_id = event.call_id
+    def _call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
+        call_id = event["call_id"]
         if kind == "call.offered":
             self._contact_offered(self.calls, CALL, call_id, ts, event)
             op = clocks.CREATE
         elif kind == "call.ended":
-            self._contact_ended(self.calls, CALL, call_id, ts, event.handle_s)
+            self._contact_ended(self.calls, CALL, call_id, ts, event["handle_s"])
             op = clocks.END
         else:
             answered = kind == "call.answered"
-            self._contact_left(self.calls, CALL, call_id, ts, answered, event.wait_s, event)
+            self._contact_left(self.calls, CALL, call_id, ts, answered, event["wait_s"], event)
             op = _CALL_OPS[kind]
         if not self.item_objectives[CALL]:
             return []
-        arg = ["phone", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        arg = (
+            ["phone", None, None, event["queue"], event["attributes"]]
+            if op == clocks.CREATE
+            else None
+        )
         return self._item_event(
-            CALL, call_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            CALL, call_id, [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
-    def _chat(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
-        chat_id = event.chat_id
+    def _chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
+        chat_id = event["chat_id"]
         if kind == "chat.started":
             self._contact_offered(self.chats, CHAT, chat_id, ts, event)
             op = clocks.CREATE
@@ -185,48 +192,58 @@ class ContractRuntime:
                     self._contact_left(self.chats, CHAT, chat_id, ts, answered, None, event)
         if not self.item_objectives[CHAT]:
             return []
-        arg = ["chat", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        arg = (
+            ["chat", None, None, event["queue"], event["attributes"]]
+            if op == clocks.CREATE
+            else None
+        )
         return self._item_event(
-            CHAT, chat_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            CHAT, chat_id, [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
-    def _ticket(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
+    def _ticket(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
         arg: Any = None
         if kind == "ticket.created":
             op = clocks.CREATE
-            arg = [event.channel, event.priority, event.category, event.queue, event.attributes]
+            arg = [
+                event["channel"],
+                event["priority"],
+                event["category"],
+                event["queue"],
+                event["attributes"],
+            ]
         elif kind == "ticket.agent_reply":
-            if not event.public:
+            if not event["public"]:
                 return []
             op = clocks.AGENT_REPLY
         elif kind == "ticket.status_changed":
-            op, arg = clocks.STATUS, event.status
+            op, arg = clocks.STATUS, event["status"]
         elif kind == "ticket.priority_changed":
-            op, arg = clocks.PRIORITY, event.priority
+            op, arg = clocks.PRIORITY, event["priority"]
         else:
             op = _TICKET_OPS[kind]
         if not self.item_objectives[TICKET]:
             return []
         return self._item_event(
-            TICKET, event.ticket_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            TICKET, event["ticket_id"], [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
     # -- calls and chats leaving the queue (window objectives) -------------------
 
     def _contact_offered(
-        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Any
+        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Fields
     ) -> None:
         record = store.get(contact_id)
         if record is None:
             record = store[contact_id] = _new_record()
-            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event.queue, event.attributes
+            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event["queue"], event["attributes"]
             return
         if record[OFFERED] is not None:
             return
         record[OFFERED] = ts
         if record[QUEUE] is None:
-            record[QUEUE] = event.queue
+            record[QUEUE] = event["queue"]
         if record[LEFT] is not None and record[WAIT_MS] is None:
             record[WAIT_MS] = max(0, round((record[LEFT] - ts) * 1000))
             self._count_left(media, record)
@@ -241,7 +258,7 @@ class ContractRuntime:
         ts: float,
         answered: bool,
         wait_s: float | None,
-        event: Any,
+        event: Fields,
     ) -> None:
         record = store.get(contact_id)
         if record is None:
@@ -250,10 +267,10 @@ class ContractRuntime:
             return
         record[LEFT] = ts
         record[ANSWERED] = answered
-        if event.queue is not None:
-            record[QUEUE] = event.queue
-        if event.attributes:
-            record[ATTRS] = event.attributes
+        if event["queue"] is not None:
+            record[QUEUE] = event["queue"]
+        if event["attributes"]:
+            record[ATTRS] = event["attributes"]
         if wait_s is not None:
             record[WAIT_MS] = round(wait_s * 1000)
         elif record[OFFERED] is not None:
@@ -391,7 +408,7 @@ class ContractRuntime:
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
-        else:
+        elif _finished(log):
             self._walkers.pop(key, None)
 
     def _item_effect(
@@ -483,10 +500,15 @@ class ContractRuntime:
                 continue
             refreshed.add(key)
             self._refresh(key, key.partition(":")[0], item, watermark, alerts)
-        for tracker in self.windows.values():
-            tracker.advance(watermark, alerts)
+        minute = int(watermark // 60)
+        for tracker in self.window_list:
+            boundary = tracker.next_boundary
+            if boundary is None or boundary <= minute:
+                tracker.advance(watermark, alerts)
         for period in self.periods:
-            period.advance(watermark, alerts)
+            next_minute = period.next_minute
+            if next_minute is not None and next_minute < minute:
+                period.advance(watermark, alerts)
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):

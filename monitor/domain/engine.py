@@ -19,7 +19,7 @@ from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
-from monitor.domain.events import Event
+from monitor.domain.events import Event, Fields
 from monitor.domain.status import ObjectiveStatus, contract_status
 
 STATE_VERSION: Final = 1
@@ -64,23 +64,27 @@ class Engine:
         self._seen: dict[str, int] = {}
         self._seen_by_hour: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
+        self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
 
     # -- the two ways in ----------------------------------------------------------
 
     def apply(self, event: Event) -> list[Alert]:
         """Apply one event, then advance the watermark; returns the alerts it caused."""
+        return self._apply(event.__dict__, event.ts.timestamp())
+
+    def _apply(self, event: Fields, ts: float) -> list[Alert]:
         counters = self.counters
         counters.total += 1
-        ts = event.ts.timestamp()
-        event_id = event.event_id
+        event_id = event["event_id"]
         if event_id in self._seen:
             counters.duplicates += 1
             return []
-        contract = self.contracts.get(event.contract_id)
+        contract_id = event["contract_id"]
+        contract = self.contracts.get(contract_id)
         if contract is None:
             counters.unknown_contract += 1
             unknown = self.unknown_contracts
-            unknown[event.contract_id] = unknown.get(event.contract_id, 0) + 1
+            unknown[contract_id] = unknown.get(contract_id, 0) + 1
             return []
         if ts < self.watermark:
             counters.late += 1
@@ -95,6 +99,9 @@ class Engine:
         else:
             bucket.append(event_id)
         contract.apply(event, ts, self.watermark)
+        due = contract.due
+        if due and due[0][0] < self._due_head:
+            self._due_head = due[0][0]
         if ts > self.max_event_time:
             self.max_event_time = ts
             watermark = ts - self.lateness
@@ -113,6 +120,7 @@ class Engine:
         alerts: list[Alert] = []
         for contract in self.contracts.values():
             contract.advance(watermark, alerts)
+        self._due_head = self._earliest_due()
         self._cleanup(watermark)
         if len(alerts) > 1:
             alerts.sort(key=Alert.sort_key)
@@ -122,7 +130,11 @@ class Engine:
         """Windows and months move on minute boundaries, items at their due instants."""
         if math.isinf(previous) or watermark // 60 != previous // 60:
             return True
-        return any(c.due and c.due[0][0] < watermark for c in self.contracts.values())
+        return self._due_head < watermark
+
+    def _earliest_due(self) -> float:
+        """The earliest head of the contracts' due heaps (stale entries included)."""
+        return min((c.due[0][0] for c in self.contracts.values() if c.due), default=math.inf)
 
     def apply_all(self, events: Iterable[Event]) -> list[Alert]:
         alerts: list[Alert] = []
@@ -200,6 +212,7 @@ class Engine:
                 contract = engine.contracts.get(contract_id)
                 if contract is not None:
                     contract.load_state(contract_state)
+            engine._due_head = engine._earliest_due()
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"engine state is corrupt: {exc!r}") from exc
         return engine

@@ -175,6 +175,9 @@ EVENT_TYPES: Final = (
     "service.status",
 )
 
+Fields = dict[str, Any]
+"""An event as the engine reads it: the model's fields by name (``event.__dict__``)."""
+
 _EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
 
 # Stable reason codes: they are metric label values and dead-letter fields.
@@ -291,6 +294,7 @@ __all__ = [
     "ChatEvent",
     "Event",
     "EventError",
+    "Fields",
     "ServiceStatus",
     "SurveyResponse",
     "TicketAgentReply",

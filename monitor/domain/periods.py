@@ -118,6 +118,8 @@ class PeriodTracker:
         self.alert_severity: str = "warning"
         self.breaches = 0
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
+        # derived: the month last accounted, (start, end, year, month, key)
+        self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
 
     @property
     def budget(self) -> float:
@@ -141,16 +143,21 @@ class PeriodTracker:
             return
         last = int(watermark // MINUTE)
         minute = self.next_minute
+        month_start, month_end, year, month, key = self._month
         while minute < last:
             boundary = (minute + 1) * MINUTE
             bad, total = self.minute_amounts(minute)
-            year, month = month_of(self.timezone, minute * MINUTE)
-            key = month_key(year, month)
-            totals = self.months.setdefault(key, [0.0, 0.0])
+            if not month_start <= minute * MINUTE < month_end:
+                year, month = month_of(self.timezone, minute * MINUTE)
+                key = month_key(year, month)
+                month_start, month_end = month_bounds(self.timezone, year, month)
+                self._month = (month_start, month_end, year, month, key)
+            totals = self.months.get(key)
+            if totals is None:
+                totals = self.months[key] = [0.0, 0.0]
             totals[0] += bad
             totals[1] += total
             self.burn.push(bad, total)
-            _, month_end = month_bounds(self.timezone, year, month)
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
             else:
