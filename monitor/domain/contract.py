@@ -16,11 +16,11 @@ from monitor.domain.agreement import (
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
 from monitor.domain.events import Fields
+from monitor.domain.expiry import ItemExpiry
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
     call_contribution,
-    handle_contribution,
     survey_contribution,
 )
 
@@ -58,7 +58,8 @@ class ContractRuntime:
         self.contract_id = agreement.contract_id
         labels = dict(agreement.labels)
         self.windows: dict[str, WindowTracker] = {}
-        self.contact_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.left_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.handle_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
         self.survey_windows: list[WindowTracker] = []
         self.item_objectives: dict[str, list[ItemObjective]] = {TICKET: [], CHAT: [], CALL: []}
         self.availability: dict[str, list[AvailabilityTracker]] = {}
@@ -80,6 +81,7 @@ class ContractRuntime:
         self.window_list = list(self.windows.values())
         self.items: dict[str, dict[str, Any]] = {}
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
+        self._expiry = ItemExpiry()  # derived from the items' logs
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
@@ -92,10 +94,16 @@ class ContractRuntime:
             self.survey_windows.append(tracker)
             return
         channels = objective.match.channel
+        media = []
         if channels is None or "phone" in channels:
-            self.contact_windows[CALL].append(tracker)
+            media.append(CALL)
         if channels is not None and "chat" in channels:
-            self.contact_windows[CHAT].append(tracker)
+            media.append(CHAT)
+        for medium in media:
+            if objective.kind == "average_handle_time":
+                self.handle_windows[medium].append(tracker)
+            else:
+                self.left_windows[medium].append(tracker)
 
     def _add_item_objective(self, objective: ItemObjective, labels: dict[str, str]) -> None:
         self.item_objectives[TICKET].append(objective)
@@ -144,7 +152,7 @@ class ContractRuntime:
 
     def _survey(self, event: Fields, ts: float) -> None:
         for window in self.survey_windows:
-            if self._window_matches(window, event["queue"], event["attributes"]):
+            if window.selects_all or _window_matches(window, event["queue"], event["attributes"]):
                 contribution = survey_contribution(
                     window.objective, event["score"], event["scale_max"]
                 )
@@ -286,8 +294,8 @@ class ContractRuntime:
         if record[COUNTED]:
             return
         record[COUNTED] = True
-        for tracker in self.contact_windows[media]:
-            if not self._window_matches(tracker, record[QUEUE], record[ATTRS]):
+        for tracker in self.left_windows[media]:
+            if not (tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS])):
                 continue
             contribution = call_contribution(
                 tracker.objective, answered=record[ANSWERED], wait_ms=record[WAIT_MS]
@@ -322,18 +330,9 @@ class ContractRuntime:
             if not record[ANSWERED]:
                 return
             handle_ms = max(0, round((record[ENDED] - record[LEFT]) * 1000))
-        for tracker in self.contact_windows[media]:
-            if self._window_matches(tracker, record[QUEUE], record[ATTRS]):
-                contribution = handle_contribution(tracker.objective, handle_ms)
-                if contribution is not None:
-                    tracker.add(record[ENDED], contribution)
-
-    @staticmethod
-    def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
-        match = tracker.objective.match
-        if match.queue is not None and queue not in match.queue:
-            return False
-        return all(attrs.get(name) in allowed for name, allowed in match.attributes)
+        for tracker in self.handle_windows[media]:
+            if tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS]):
+                tracker.add(record[ENDED], (handle_ms, 1))
 
     # -- item clocks -------------------------------------------------------------
 
@@ -347,6 +346,8 @@ class ContractRuntime:
         log = item["log"]
         if not log or _sort_key(log[-1]) < _sort_key(entry):
             log.append(entry)
+            if len(log) == 1 or entry[0] != log[-2][0]:
+                self._expiry.touched(key, entry[0])
             walkers = self._walkers.get(key)
             if walkers is not None:
                 for walker in walkers:
@@ -408,8 +409,6 @@ class ContractRuntime:
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
-        elif _finished(log):
-            self._walkers.pop(key, None)
 
     def _item_effect(
         self,
@@ -516,15 +515,7 @@ class ContractRuntime:
             for cid in stale:
                 del store[cid]
         retention = watermark - ITEM_RETENTION
-        finished = [
-            key
-            for key, item in self.items.items()
-            if item["due"] is None
-            and item["log"]
-            and item["log"][-1][0] < retention
-            and _finished(item["log"])
-        ]
-        for key in finished:
+        for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
             self._walkers.pop(key, None)
 
@@ -548,6 +539,7 @@ class ContractRuntime:
             tracker.load_state(tracker_state)
         self.items = state["items"]
         self._walkers.clear()
+        self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)
         self.calls = state["calls"]
@@ -556,6 +548,13 @@ class ContractRuntime:
             if oid in self.item_stats:
                 self.item_stats[oid] = list(stats)
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
+
+
+def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
+    match = tracker.objective.match
+    if match.queue is not None and queue not in match.queue:
+        return False
+    return all(attrs.get(name) in allowed for name, allowed in match.attributes)
 
 
 def _sort_key(entry: LogEntry) -> tuple[float, int, str]:
@@ -570,6 +569,10 @@ def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
     if flags[clocks.ALERTED] and not flags[clocks.RESOLVED]:
         return False
     return bool(flags[clocks.DECIDED]) or cycle.stop is None
+
+
+def _finished_item(item: dict[str, Any]) -> bool:
+    return _finished(item["log"])
 
 
 def _finished(log: list[LogEntry]) -> bool:

@@ -65,6 +65,7 @@ class Engine:
         self._seen_by_hour: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
         self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
+        self._minute_end = -math.inf  # derived: the minute boundary after the watermark
 
     # -- the two ways in ----------------------------------------------------------
 
@@ -106,6 +107,9 @@ class Engine:
             self.max_event_time = ts
             watermark = ts - self.lateness
             if watermark > self.watermark:
+                if watermark < self._minute_end and self._due_head >= watermark:
+                    self.watermark = watermark  # same minute, nothing due: no pass needed
+                    return []
                 return self.advance(watermark)
         return []
 
@@ -115,6 +119,7 @@ class Engine:
         if watermark <= previous:
             return []
         self.watermark = watermark
+        self._minute_end = (watermark // 60 + 1) * 60
         if not self._anything_due(previous, watermark):
             return []
         alerts: list[Alert] = []
@@ -200,6 +205,8 @@ class Engine:
         )
         try:
             engine.watermark = _infinite(state["watermark"])
+            if math.isfinite(engine.watermark):
+                engine._minute_end = (engine.watermark // 60 + 1) * 60
             engine.max_event_time = _infinite(state["max_event_time"])
             engine.counters.load_state(state["counters"])
             engine.unknown_contracts = dict(state["unknown_contracts"])

@@ -20,7 +20,6 @@ contacts that left the queue in ``[boundary - window, boundary)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
@@ -34,12 +33,8 @@ PENDING: Final = "pending"
 BREACHED: Final = "breached"
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """What one dequeued contact adds to one window objective."""
-
-    numerator: int
-    denominator: int
+Contribution = tuple[int, int]
+"""What one dequeued contact adds to one window objective: ``(numerator, denominator)``."""
 
 
 def call_contribution(
@@ -49,30 +44,30 @@ def call_contribution(
     kind = objective.kind
     if wait_ms is None:
         if kind == "abandonment_rate":
-            return Contribution(0 if answered else 1, 1)
+            return (0 if answered else 1, 1)
         return None
     short = not answered and wait_ms < objective.short_abandon * 1000
     if kind == "service_level":
         within = wait_ms <= (objective.threshold or 0.0) * 1000
         formula = objective.formula
         if formula == "answered_within_over_answered":
-            return Contribution(int(within), 1) if answered else None
+            return (int(within), 1) if answered else None
         if short:
             return None
         if formula == "removed_within_over_offered":
-            return Contribution(int(within), 1)
-        return Contribution(int(answered and within), 1)
+            return (int(within), 1)
+        return (int(answered and within), 1)
     if kind == "average_speed_of_answer":
-        return Contribution(wait_ms, 1) if answered else None
+        return (wait_ms, 1) if answered else None
     if kind == "average_wait":
-        return Contribution(wait_ms, 1)
+        return (wait_ms, 1)
     if kind == "abandonment_rate":
-        return None if short else Contribution(0 if answered else 1, 1)
+        return None if short else (0 if answered else 1, 1)
     return None
 
 
 def handle_contribution(objective: WindowObjective, handle_ms: int) -> Contribution | None:
-    return Contribution(handle_ms, 1) if objective.kind == "average_handle_time" else None
+    return (handle_ms, 1) if objective.kind == "average_handle_time" else None
 
 
 def survey_contribution(
@@ -81,7 +76,7 @@ def survey_contribution(
     if objective.kind != "satisfaction":
         return None
     normalised = score / scale_max * objective.scale_max
-    return Contribution(int(normalised >= objective.satisfied_min_score - 1e-9), 1)
+    return (int(normalised >= objective.satisfied_min_score - 1e-9), 1)
 
 
 def ratio_value(kind: str, numerator: int, denominator: int) -> float | None:
@@ -103,6 +98,7 @@ class WindowTracker:
         "next_boundary",
         "objective",
         "pending_since",
+        "selects_all",
         "status",
         "total",
         "value",
@@ -116,6 +112,7 @@ class WindowTracker:
         self.objective = objective
         self.labels = labels
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
+        self.selects_all = objective.match.queue is None and not objective.match.attributes
         self.buckets: dict[int, list[int]] = {}
         self.window_sum = [0, 0]
         self.total = [0, 0]
@@ -127,7 +124,7 @@ class WindowTracker:
 
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
-        num, den = contribution.numerator, contribution.denominator
+        num, den = contribution
         self.total[0] += num
         self.total[1] += den
         index = int(ts // BUCKET_SECONDS)
