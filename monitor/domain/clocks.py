@@ -154,33 +154,36 @@ class CycleWalker:
         self.cycles.append(cycle)
         return cycle
 
-    def feed(self, entry: LogEntry) -> None:
+    def feed(self, entry: LogEntry) -> bool:
+        """Step over one more entry; False when no cycle changed (nothing new to decide)."""
         if self.dead:
-            return
+            return False
         ts, _rank, _eid, op, arg = entry
         kind = self.kind
         current = self.current
         if op == CREATE:
             if self.attrs is not None:
-                return
+                return False
             channel, priority, category, queue, labels = arg
             created = self.attrs = Attributes(channel, priority, category, queue, dict(labels))
-            if _excluded_for_good(self.objective, created):
+            if excluded_for_good(self.objective, created):
                 self.dead = True
-                return
+                return True
             self.matched = _matches(self.objective, created)
             if kind != "next_response":
                 self.current = self._start(ts)
-            return
+            return True
         attrs = self.attrs
         if attrs is None:
-            return
+            return False
         pause_on = self.pause_on
+        changed = False
         if op == PRIORITY:
             attrs.priority = arg
             now_matched = _matches(self.objective, attrs)
             if now_matched != self.matched:
                 self.matched = now_matched
+                changed = True
                 if current is not None:
                     if now_matched:
                         current.active_from = ts
@@ -193,14 +196,17 @@ class CycleWalker:
             self.status = arg
             if current is not None and was_paused != now_paused:
                 _toggle_pause(current, ts, now_paused)
+                changed = True
             if arg in DONE_STATUSES and current is not None:
                 _stop(current, ts)
                 self.current = None
+                changed = True
         elif op == AGENT_REPLY:
             self.responded = True
             if kind != "resolution" and current is not None:
                 _stop(current, ts)
                 self.current = None
+                changed = True
         elif op == CUSTOMER_REPLY:
             if (
                 kind == "next_response"
@@ -209,23 +215,29 @@ class CycleWalker:
                 and self.status not in DONE_STATUSES
             ):
                 self.current = self._start(ts)
+                changed = True
         elif op == REOPEN:
             if current is not None and self.status in pause_on:
                 _toggle_pause(current, ts, False)
+                changed = True
             self.status = "open"
             if kind == "resolution" and current is None:
                 self.current = self._start(ts)
+                changed = True
         elif op == END:
             if kind == "resolution" and current is not None:
                 _stop(current, ts)
                 self.current = None
+                changed = True
         elif op == ABANDON and current is not None:
             if current.ended is None:
                 current.ended = ts
             self.current = None
+            changed = True
+        return changed
 
 
-def _excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
+def excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
     """Only the priority of an item changes: a mismatch on anything else is final."""
     match = objective.match
     if match.channel is not None and attrs.channel not in match.channel:

@@ -25,6 +25,7 @@ from monitor.domain.windows import (
 )
 
 ITEM_RETENTION: Final = 7 * 86400.0
+_ELIGIBLE_CACHE_SIZE: Final = 4096
 CALL, CHAT, TICKET = "call", "chat", "ticket"
 
 # Contact record fields (a list, so state stays plain JSON):
@@ -82,6 +83,7 @@ class ContractRuntime:
         self.items: dict[str, dict[str, Any]] = {}
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
+        self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
@@ -350,8 +352,14 @@ class ContractRuntime:
                 self._expiry.touched(key, entry[0])
             walkers = self._walkers.get(key)
             if walkers is not None:
+                changed = False
                 for walker in walkers:
-                    walker.feed(entry)
+                    if walker.feed(entry):
+                        changed = True
+                if not changed:
+                    # Same cycles as at the item's last refresh, and nothing of theirs was
+                    # due since (the due heap would have woken it): nothing new to decide.
+                    return []
         else:
             clocks.insert_entry(log, entry)
             self._walkers.pop(key, None)
@@ -365,13 +373,30 @@ class ContractRuntime:
         """The item's clock machines per objective, derived from its log once and kept."""
         walkers = self._walkers.get(key)
         if walkers is None:
-            walkers = [CycleWalker(objective) for objective in self.item_objectives[kind]]
+            walkers = [CycleWalker(objective) for objective in self._eligible(kind, log)]
             for entry in log:
                 for walker in walkers:
                     walker.feed(entry)
             if keep:
                 self._walkers[key] = walkers
         return walkers
+
+    def _eligible(self, kind: str, log: list[LogEntry]) -> list[ItemObjective]:
+        """The objectives an item can ever meet, known once its log starts with its creation."""
+        objectives = self.item_objectives[kind]
+        first = log[0]
+        if first[3] != clocks.CREATE:
+            return objectives
+        channel, _priority, category, queue, labels = first[4]
+        signature = (kind, channel, category, queue, tuple(labels.items()))
+        eligible = self._eligible_by_signature.get(signature)
+        if eligible is None:
+            if len(self._eligible_by_signature) >= _ELIGIBLE_CACHE_SIZE:
+                self._eligible_by_signature.clear()
+            attrs = clocks.Attributes(channel, None, category, queue, labels)
+            eligible = [o for o in objectives if not clocks.excluded_for_good(o, attrs)]
+            self._eligible_by_signature[signature] = eligible
+        return eligible
 
     def _refresh(
         self, key: str, kind: str, item: dict[str, Any], watermark: float, alerts: list[Alert]

@@ -43,6 +43,16 @@ def month_bounds(timezone: str, year: int, month: int) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
+@lru_cache(maxsize=1024)
+def _thresholds(timezone: str, year: int, month: int) -> tuple[float, float]:
+    """Fast and slow burn-rate thresholds, scaled from 30 days to this month."""
+    start, end = month_bounds(timezone, year, month)
+    period_hours = (end - start) / 3600
+    fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
+    slow_threshold = SLOW_BUDGET_SHARE * period_hours / (SLOW_LONG / 60)
+    return fast_threshold, slow_threshold
+
+
 def month_of(timezone: str, instant: float) -> tuple[int, int]:
     local = datetime.fromtimestamp(instant, ZoneInfo(timezone))
     return local.year, local.month
@@ -62,15 +72,17 @@ class RollingSums:
         self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
 
     def push(self, bad: float, total: float) -> None:
-        size = len(self.minutes)
+        minutes = self.minutes
+        size = len(minutes)
         for window, pair in self.sums.items():
             if size >= window:
-                old_bad, old_total = self.minutes[size - window]
-                pair[0] -= old_bad
-                pair[1] -= old_total
-            pair[0] += bad
-            pair[1] += total
-        self.minutes.append((bad, total))
+                old_bad, old_total = minutes[size - window]
+                pair[0] = pair[0] - old_bad + bad
+                pair[1] = pair[1] - old_total + total
+            else:
+                pair[0] += bad
+                pair[1] += total
+        minutes.append((bad, total))
 
     def error_rate(self, window: int) -> float:
         bad, total = self.sums[window]
@@ -168,18 +180,17 @@ class PeriodTracker:
     def _evaluate(
         self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
     ) -> None:
-        start, end = month_bounds(self.timezone, year, month)
-        period_hours = (end - start) / 3600
-        fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
-        slow_threshold = SLOW_BUDGET_SHARE * period_hours / (SLOW_LONG / 60)
+        fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
         burn = self.burn
-        fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / self.budget
-        slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / self.budget
-        self.burn_rates = {"fast": fast, "slow": slow}
+        budget = self.budget
+        fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / budget
+        slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / budget
+        rates = self.burn_rates
+        rates["fast"], rates["slow"] = fast, slow
         enough = burn.total(SLOW_LONG) >= self.min_volume
         bad, total = self.months[key]
         expected = self.expected_total(year, month, total)
-        exhausted = total >= self.min_volume and bad > self.budget * expected
+        exhausted = total >= self.min_volume and bad > budget * expected
         if exhausted:
             state, severity = "breached", "critical"
         elif enough and fast >= fast_threshold:
@@ -295,6 +306,7 @@ class AvailabilityTracker(PeriodTracker):
         self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
         self.status = "up"
         self.transitions: list[list[Any]] = []
+        self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
 
     def record(self, ts: float, status: str) -> None:
         """A ``service.status`` event; transitions already accounted apply from now on."""
@@ -327,8 +339,11 @@ class AvailabilityTracker(PeriodTracker):
         return self.calendar.business_seconds(start, end)
 
     def expected_total(self, year: int, month: int, month_total: float) -> float:
-        start, end = month_bounds(self.timezone, year, month)
-        return self._open_seconds(start, end)
+        cached = self._open_months.get((year, month))
+        if cached is None:
+            start, end = month_bounds(self.timezone, year, month)
+            cached = self._open_months[year, month] = self._open_seconds(start, end)
+        return cached
 
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()
