@@ -165,7 +165,7 @@ class CycleWalker:
             if self.attrs is not None:
                 return False
             channel, priority, category, queue, labels = arg
-            created = self.attrs = Attributes(channel, priority, category, queue, dict(labels))
+            created = self.attrs = Attributes(channel, priority, category, queue, labels)
             if excluded_for_good(self.objective, created):
                 self.dead = True
                 return True

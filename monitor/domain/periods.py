@@ -84,6 +84,10 @@ class RollingSums:
                 pair[1] += total
         minutes.append((bad, total))
 
+    def clean(self) -> bool:
+        """No bad amount in any window (every error rate is exactly 0)."""
+        return all(pair[0] == 0.0 for pair in self.sums.values())
+
     def error_rate(self, window: int) -> float:
         bad, total = self.sums[window]
         return bad / total if total > 0 else 0.0
@@ -180,8 +184,12 @@ class PeriodTracker:
     def _evaluate(
         self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
     ) -> None:
-        fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
         burn = self.burn
+        if self.alert_state == "ok" and self.months[key][0] == 0.0 and burn.clean():
+            rates = self.burn_rates  # nothing bad anywhere: rates 0, no state to change
+            rates["fast"] = rates["slow"] = 0.0
+            return
+        fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
         budget = self.budget
         fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / budget
         slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / budget
