@@ -83,6 +83,8 @@ class ContractRuntime:
         self.items: dict[str, dict[str, Any]] = {}
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
+        # derived: the minute every window and month tracker was last brought to
+        self._trackers_minute: int | None = None
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
@@ -135,6 +137,7 @@ class ContractRuntime:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
             self.earliest = ts
+            self._trackers_minute = None
             for tracker in self.periods:
                 tracker.start_at(ts)
         kind = event["type"]
@@ -525,6 +528,8 @@ class ContractRuntime:
             refreshed.add(key)
             self._refresh(key, key.partition(":")[0], item, watermark, alerts)
         minute = int(watermark // 60)
+        if minute == self._trackers_minute:
+            return  # trackers were brought to this minute and no start moved since
         for tracker in self.window_list:
             boundary = tracker.next_boundary
             if boundary is None or boundary <= minute:
@@ -533,6 +538,7 @@ class ContractRuntime:
             next_minute = period.next_minute
             if next_minute is not None and next_minute < minute:
                 period.advance(watermark, alerts)
+        self._trackers_minute = minute
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):
@@ -564,6 +570,7 @@ class ContractRuntime:
             tracker.load_state(tracker_state)
         self.items = state["items"]
         self._walkers.clear()
+        self._trackers_minute = None
         self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)
