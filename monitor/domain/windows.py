@@ -90,6 +90,7 @@ class WindowTracker:
     """One window objective of one contract: buckets, rolling sums and alert state."""
 
     __slots__ = (
+        "_dirty",
         "_n_buckets",
         "breaches",
         "buckets",
@@ -121,6 +122,7 @@ class WindowTracker:
         self.pending_since: float | None = None
         self.value: float | None = None
         self.breaches = 0
+        self._dirty = True  # the sums changed since the last evaluation
 
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
@@ -141,6 +143,7 @@ class WindowTracker:
             # already inside the window of the last evaluated boundary (boundary - 1)
             self.window_sum[0] += num
             self.window_sum[1] += den
+            self._dirty = True
         return True
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
@@ -156,21 +159,30 @@ class WindowTracker:
                 boundary = last + 1
                 break
             self._slide_to(boundary)
-            self._evaluate(boundary * BUCKET_SECONDS, alerts)
+            if self._dirty or not self._steady():
+                self._evaluate(boundary * BUCKET_SECONDS, alerts)
             boundary += 1
         self.next_boundary = boundary
+
+    def _steady(self) -> bool:
+        """An evaluation of unchanged sums would change nothing (no pending ``for``)."""
+        status = self.status
+        return status == BREACHED or (status == OK and self.pending_since is None)
 
     def _slide_to(self, boundary: int) -> None:
         entering = self.buckets.get(boundary - 1)
         if entering is not None:
             self.window_sum[0] += entering[0]
             self.window_sum[1] += entering[1]
+            self._dirty = True
         leaving = self.buckets.pop(boundary - 1 - self._n_buckets, None)
         if leaving is not None:
             self.window_sum[0] -= leaving[0]
             self.window_sum[1] -= leaving[1]
+            self._dirty = True
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
+        self._dirty = False
         objective = self.objective
         num, den = self.window_sum
         value = ratio_value(objective.kind, num, den)
@@ -250,6 +262,7 @@ class WindowTracker:
         self.pending_since = state["pending_since"]
         self.value = state["value"]
         self.breaches = state["breaches"]
+        self._dirty = True
 
 
 def _show(kind: str, value: float) -> str:
