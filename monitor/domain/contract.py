@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
 from monitor.domain import clocks
@@ -15,7 +16,7 @@ from monitor.domain.agreement import (
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
-from monitor.domain.events import Fields
+from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
@@ -80,6 +81,12 @@ class ContractRuntime:
                 self.availability.setdefault(objective.service, []).append(tracker)
                 self.periods.append(tracker)
         self.window_list = list(self.windows.values())
+        handlers = {"call": self._call, "chat": self._chat, "ticket": self._ticket}
+        self._handlers: dict[str, Callable[[Fields, float, float], list[Alert]]] = {
+            kind: handlers[family]
+            for kind in EVENT_TYPES
+            if (family := kind.partition(".")[0]) in handlers
+        } | {"survey.response": self._survey, "service.status": self._service}
         self.items: dict[str, dict[str, Any]] = {}
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
@@ -140,22 +147,14 @@ class ContractRuntime:
             self._trackers_minute = None
             for tracker in self.periods:
                 tracker.start_at(ts)
-        kind = event["type"]
-        family = kind.partition(".")[0]
-        if family == "call":
-            return self._call(event, ts, watermark)
-        if family == "chat":
-            return self._chat(event, ts, watermark)
-        if family == "ticket":
-            return self._ticket(event, ts, watermark)
-        if kind == "survey.response":
-            self._survey(event, ts)
-        elif kind == "service.status":
-            for availability in self.availability.get(event["service"], ()):
-                availability.record(ts, event["status"])
+        return self._handlers[event["type"]](event, ts, watermark)
+
+    def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        for availability in self.availability.get(event["service"], ()):
+            availability.record(ts, event["status"])
         return []
 
-    def _survey(self, event: Fields, ts: float) -> None:
+    def _survey(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         for window in self.survey_windows:
             if window.selects_all or _window_matches(window, event["queue"], event["attributes"]):
                 contribution = survey_contribution(
@@ -163,6 +162,7 @@ class ContractRuntime:
                 )
                 if contribution is not None:
                     window.add(ts, contribution)
+        return []
 
     def _call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         kind = event["type"]
