@@ -126,6 +126,8 @@ class CycleWalker:
         "current",
         "cycles",
         "dead",
+        "due",
+        "fresh",
         "kind",
         "matched",
         "objective",
@@ -145,6 +147,10 @@ class CycleWalker:
         self.current: Cycle | None = None
         self.cycles: list[Cycle] = []
         self.dead = False
+        # Kept by the owner: the next instant any cycle needs a look, valid while fresh
+        # (fresh means: computed since the cycles last changed).
+        self.due: float | None = None
+        self.fresh = False
 
     def _start(self, ts: float) -> Cycle:
         cycle = Cycle(start=ts, active_from=ts if self.matched else None)
@@ -172,6 +178,7 @@ class CycleWalker:
             self.matched = _matches(self.objective, created)
             if kind != "next_response":
                 self.current = self._start(ts)
+            self.fresh = False
             return True
         attrs = self.attrs
         if attrs is None:
@@ -234,6 +241,8 @@ class CycleWalker:
                 current.ended = ts
             self.current = None
             changed = True
+        if changed:
+            self.fresh = False
         return changed
 
 

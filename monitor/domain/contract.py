@@ -91,7 +91,7 @@ class ContractRuntime:
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
         # derived: the minute every window and month tracker was last brought to
-        self._trackers_minute: int | None = None
+        self.trackers_minute: int | None = None
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
@@ -144,7 +144,7 @@ class ContractRuntime:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
             self.earliest = ts
-            self._trackers_minute = None
+            self.trackers_minute = None
             for tracker in self.periods:
                 tracker.start_at(ts)
         return self._handlers[event["type"]](event, ts, watermark)
@@ -410,6 +410,12 @@ class ContractRuntime:
         for walker in self.item_walkers(key, kind, log):
             if walker.dead:
                 continue
+            if walker.fresh and (walker.due is None or walker.due >= watermark):
+                # Same cycles as when its due was computed, and that is not reached yet.
+                if walker.due is not None and (next_due is None or walker.due < next_due):
+                    next_due = walker.due
+                continue
+            walker_due: float | None = None
             objective = walker.objective
             warn_at = self.warn_at[objective.id]
             for cycle in walker.cycles:
@@ -432,8 +438,11 @@ class ContractRuntime:
                     self._item_effect(
                         kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
                     )
-                if due is not None and (next_due is None or due < next_due):
-                    next_due = due
+                if due is not None and (walker_due is None or due < walker_due):
+                    walker_due = due
+            walker.due, walker.fresh = walker_due, True
+            if walker_due is not None and (next_due is None or walker_due < next_due):
+                next_due = walker_due
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
@@ -519,16 +528,17 @@ class ContractRuntime:
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
         due = self.due
-        refreshed: set[str] = set()
-        while due and due[0][0] < watermark:
-            instant, key = heapq.heappop(due)
-            item = self.items.get(key)
-            if item is None or item["due"] != instant or key in refreshed:
-                continue
-            refreshed.add(key)
-            self._refresh(key, key.partition(":")[0], item, watermark, alerts)
+        if due and due[0][0] < watermark:
+            refreshed: set[str] = set()
+            while due and due[0][0] < watermark:
+                instant, key = heapq.heappop(due)
+                item = self.items.get(key)
+                if item is None or item["due"] != instant or key in refreshed:
+                    continue
+                refreshed.add(key)
+                self._refresh(key, key.partition(":")[0], item, watermark, alerts)
         minute = int(watermark // 60)
-        if minute == self._trackers_minute:
+        if minute == self.trackers_minute:
             return  # trackers were brought to this minute and no start moved since
         for tracker in self.window_list:
             boundary = tracker.next_boundary
@@ -538,7 +548,7 @@ class ContractRuntime:
             next_minute = period.next_minute
             if next_minute is not None and next_minute < minute:
                 period.advance(watermark, alerts)
-        self._trackers_minute = minute
+        self.trackers_minute = minute
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):
@@ -570,7 +580,7 @@ class ContractRuntime:
             tracker.load_state(tracker_state)
         self.items = state["items"]
         self._walkers.clear()
-        self._trackers_minute = None
+        self.trackers_minute = None
         self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)

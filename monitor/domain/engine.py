@@ -122,8 +122,11 @@ class Engine:
         if not self._anything_due(previous, watermark):
             return []
         alerts: list[Alert] = []
+        minute = int(watermark // 60)
         for contract in self.contracts.values():
-            contract.advance(watermark, alerts)
+            due = contract.due
+            if contract.trackers_minute != minute or (due and due[0][0] < watermark):
+                contract.advance(watermark, alerts)
         self._due_head = self._earliest_due()
         self._cleanup(watermark)
         if len(alerts) > 1:
