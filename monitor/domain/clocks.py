@@ -10,6 +10,12 @@ lateness give exactly the same deadlines and alerts.
 Alerts and statistics are derived from the cycles and the watermark by
 :func:`cycle_effects`; what was already emitted is remembered per cycle so that
 re-deriving never repeats an alert.
+
+On the hot path the engine keeps one :class:`CycleWalker` per item and objective:
+an event appended at the end of the log (the common case) is one step of the
+walk, and only an event that lands inside the log re-derives the item from
+scratch. A cycle caches its :class:`Timing` until its pauses change. Walkers and
+timings are derived data: they are not part of the engine's snapshot.
 """
 
 from __future__ import annotations

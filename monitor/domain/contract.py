@@ -1,4 +1,14 @@
-"""The runtime state of one contract: window trackers, item clocks, period trackers."""
+"""The runtime state of one contract: window trackers, item clocks, period trackers.
+
+The snapshot (``to_state``) holds only plain data: item logs, emitted-effect flags and
+due instants, contact records, tracker sums. Everything else kept here is derived
+from it and rebuilt lazily after ``load_state``: the per-item clock walkers (with
+their cached timings and dues), the expiry heap, the objectives an item's fixed
+attributes allow, and the minute the trackers were last brought to. Those caches
+are what keeps the per-event work small: an event that changes no clock cycle of
+its item costs no refresh, and a refresh recomputes only the walkers whose cycles
+changed or whose due instant passed.
+"""
 
 from __future__ import annotations
 
