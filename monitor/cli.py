@@ -199,10 +199,44 @@ def _monitor_errors() -> Iterator[None]:
 @app.command()
 def demo(
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C)")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 360.0,
     hours: Annotated[float, typer.Option(help="Simulated hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start, RFC 3339 [next weekday 00:00 UTC]")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
+    ] = False,
 ) -> None:
+    """Live: broker (embedded unless configured), simulator, worker and a live view."""
+    if offline:
+        _offline_demo(rules, hours, seed, out)
+        return
+    from monitor.demo import DemoOptions, run_demo
+    from monitor.kafka_commands import parse_start
+
+    agreements = _load_or_exit(rules)
+    try:
+        begin = parse_start(start) if start else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    options = DemoOptions(
+        duration_s=duration, speed=speed, hours=hours, seed=seed, start=begin, out=out
+    )
+    with _monitor_errors():
+        result = run_demo(
+            _settings().model_copy(update={"rules_dir": rules}), agreements, options, err
+        )
+    if result.worker_exit is not None:
+        raise typer.Exit(1)
+
+
+def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
     """Simulate a day of traffic for the rules/ agreements and replay it through the engine."""
     out.mkdir(parents=True, exist_ok=True)
     events = out / "events.jsonl"
@@ -220,6 +254,162 @@ def demo(
     with (out / "alerts.jsonl").open(encoding="utf-8") as handle:
         err.print(alerts_table([json.loads(line) for line in handle]))
     err.print(f"files in {out}/: events.jsonl, alerts.jsonl, report.json")
+
+
+@app.command()
+def run(
+    rules: Annotated[
+        Path | None, typer.Option(help="Agreement files folder (default: settings rules_dir)")
+    ] = None,
+    config: Annotated[Path | None, typer.Option(help="Settings file (.toml/.yaml)")] = None,
+) -> None:
+    """A live worker: events from Kafka in, alerts out, /metrics served; Ctrl-C stops it."""
+    from monitor.settings import Settings
+    from monitor.stream.worker import run_standalone
+
+    settings = Settings.load(config)
+    agreements = _load_or_exit(rules or settings.rules_dir)
+    run_standalone(settings, agreements, warn=lambda text: err.print(f"[yellow]{text}[/yellow]"))
+
+
+@app.command()
+def report(
+    events: Annotated[
+        Path | None, typer.Argument(help="Events file, one JSON event per line (or --kafka)")
+    ] = None,
+    rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    contract: Annotated[
+        list[str] | None, typer.Option(help="Contract id (repeatable; default: every agreement)")
+    ] = None,
+    period: Annotated[
+        str | None, typer.Option(help="Calendar month YYYY-MM in the contract's time zone")
+    ] = None,
+    from_: Annotated[
+        str | None, typer.Option("--from", help="Range start: YYYY-MM-DD (local) or RFC 3339")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option(help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)")
+    ] = None,
+    out: Annotated[Path, typer.Option(help="Folder for the report files")] = Path("out/report"),
+    monthly_fee: Annotated[
+        float | None, typer.Option(help="Monthly fee, to state credits as an amount")
+    ] = None,
+    currency: Annotated[str, typer.Option(help="Currency of the monthly fee")] = "",
+    credit_cap: Annotated[
+        float, typer.Option(help="Cap on the month's total credits, percent of the fee")
+    ] = 100.0,
+    until: Annotated[
+        str | None,
+        typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
+    ] = None,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+    kafka: Annotated[
+        bool, typer.Option("--kafka", help="Read the event topics (brokers from settings)")
+    ] = False,
+    lookback_days: Annotated[
+        float, typer.Option(help="--kafka: also read this many days before the period")
+    ] = 31.0,
+) -> None:
+    """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
+    from monitor.replay import read_lines
+    from monitor.reporting.credits import CreditTerms
+    from monitor.reporting.run import build_reports, write_outputs
+
+    if (events is None) == (not kafka):
+        raise typer.BadParameter("give an events file or --kafka (not both)", param_hint="EVENTS")
+    agreements = _select(_load_or_exit(rules), contract)
+    period_of = _period_of(period, from_, to)
+    terms = CreditTerms(monthly_fee, currency, credit_cap)
+    if events is None:
+        lines, source = _kafka_lines(agreements, period_of, lookback_days * 86400)
+        run = build_reports(
+            lines,
+            agreements,
+            period_of,
+            terms=terms,
+            lateness=lateness,
+            until=_parse_instant(until),
+            source=source,
+        )
+    else:
+        with _byte_progress(events, "reporting") as advance:
+            run = build_reports(
+                read_lines(events, advance),
+                agreements,
+                period_of,
+                terms=terms,
+                lateness=lateness,
+                until=_parse_instant(until),
+                source={"kind": "file", "path": str(events)},
+            )
+    for path in write_outputs(run, out):
+        print(path)
+    for item in run.reports:
+        verdicts = [o.met for o in item.objectives]
+        err.print(
+            f"{item.contract_id} {item.period.label}: {verdicts.count(True)} met, "
+            f"{verdicts.count(False)} missed, {verdicts.count(None)} without data; "
+            f"{len(item.breaches)} item breaches; credits {item.credits.percent_owed:g}%"
+        )
+
+
+def _kafka_lines(
+    agreements: list[Any], period_of: Callable[[Any], Any], lookback_s: float
+) -> tuple[list[bytes], dict[str, Any]]:
+    """The events of the deployment from ``lookback`` before the periods to a day after."""
+    import asyncio
+
+    from monitor.kafka_commands import require_brokers
+    from monitor.reporting.kafka_source import read_events
+
+    periods = [period_of(a) for a in agreements]
+    since = min(p.start for p in periods) - lookback_s
+    until = max(p.end for p in periods) + 86400
+    with _monitor_errors():
+        settings = require_brokers(_settings())
+        read = asyncio.run(read_events(settings, since, until))
+    err.print(
+        f"read {len(read.lines)} events from {settings.bootstrap_servers} "
+        f"({read.skipped_before} before the start time, {read.skipped_after} past the end)"
+    )
+    return read.lines, {
+        "kind": "kafka",
+        "brokers": settings.bootstrap_servers,
+        "start_offsets": read.start_offsets,
+        "records": read.records,
+    }
+
+
+def _select(agreements: list[Any], contract_ids: list[str] | None) -> list[Any]:
+    if not contract_ids:
+        return agreements
+    known = {a.contract_id: a for a in agreements}
+    missing = [cid for cid in contract_ids if cid not in known]
+    if missing:
+        raise typer.BadParameter(
+            f"no agreement for {', '.join(missing)} (known: {', '.join(sorted(known))})",
+            param_hint="--contract",
+        )
+    return [known[cid] for cid in contract_ids]
+
+
+def _period_of(month: str | None, start: str | None, end: str | None) -> Callable[[Any], Any]:
+    from monitor.reporting.period import PeriodError, month_period, range_period
+
+    if (month is None) == (start is None and end is None) or (start is None) != (end is None):
+        raise typer.BadParameter("give either --period YYYY-MM or both --from and --to")
+
+    def period_of(agreement: Any) -> Any:
+        try:
+            if month is not None:
+                return month_period(agreement.timezone, month)
+            assert start is not None
+            assert end is not None
+            return range_period(agreement.timezone, start, end)
+        except PeriodError as exc:
+            raise typer.BadParameter(str(exc)) from exc
+
+    return period_of
 
 
 @contextmanager

@@ -64,13 +64,23 @@ class Topics(BaseModel):
     deadletter: str = "slamon.deadletter"
     ticks: str = "slamon.ticks"
     rekey: str = "slamon.rekey"
+    notifier_ticks: str = "slamon.notifier-ticks"
+    notifications_deadletter: str = "slamon.notifications.deadletter"
 
     def inputs(self) -> tuple[str, ...]:
         """The event topics producers write to."""
         return (self.calls, self.chats, self.tickets, self.surveys, self.services)
 
     def all(self) -> tuple[str, ...]:
-        return (*self.inputs(), self.alerts, self.deadletter, self.ticks, self.rekey)
+        return (
+            *self.inputs(),
+            self.alerts,
+            self.deadletter,
+            self.ticks,
+            self.rekey,
+            self.notifier_ticks,
+            self.notifications_deadletter,
+        )
 
 
 class Settings(BaseSettings):
@@ -93,9 +103,18 @@ class Settings(BaseSettings):
     partitions: int = Field(default=4, ge=1)
     replication_factor: int = Field(default=1, ge=1, description="for topics slamon creates")
     rules_dir: Path = Path("rules")
+    notifiers_file: Path | None = Field(
+        default=None, description="notifiers file (YAML/TOML); unset = no notifier agent"
+    )
     metrics_port: int = Field(default=9108, ge=0, le=65535)
     lateness_s: float = Field(default=60.0, ge=0)
     tick_interval_s: float = Field(default=1.0, gt=0)
+    follow_wall_clock: bool = Field(
+        default=True,
+        description="caught-up idle partitions advance event time with the wall clock",
+    )
+    checkpoint_events: int = Field(default=5000, ge=1, description="events between checkpoints")
+    checkpoint_interval_s: float = Field(default=5.0, gt=0, description="seconds between them")
     fetch_max_wait_ms: int = Field(
         default=50, ge=0, description="consumer fetch max wait; low = low latency on Tansu"
     )

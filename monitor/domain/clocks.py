@@ -438,4 +438,6 @@ def cycle_effects(
             effects.append(Effect("resolved", finish))
         else:
             wake(finish)
+    if finish is not None and finish < watermark:
+        flags[DECIDED] = 1  # everything up to the finish has been emitted above
     return effects, next_due

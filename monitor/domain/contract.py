@@ -28,6 +28,7 @@ from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
 from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.expiry import ItemExpiry
+from monitor.domain.observer import Observer, observe_item_effect
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
@@ -107,6 +108,7 @@ class ContractRuntime:
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
         self.earliest = math.inf
+        self.observer: Observer | None = None
 
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> None:
         tracker = WindowTracker(self.contract_id, objective, labels)
@@ -468,6 +470,10 @@ class ContractRuntime:
         effect: Effect,
         alerts: list[Alert],
     ) -> None:
+        if self.observer is not None:
+            observe_item_effect(
+                self.observer, self, kind, item_id, log, objective, cycle, timing, effect
+            )
         stats = self.item_stats[objective.id]
         compliance = self.compliance.get(objective.id)
         if effect.kind == "met":
@@ -620,7 +626,7 @@ def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
         return False
     if flags[clocks.ALERTED] and not flags[clocks.RESOLVED]:
         return False
-    return bool(flags[clocks.DECIDED]) or cycle.stop is None
+    return bool(flags[clocks.DECIDED])
 
 
 def _finished_item(item: dict[str, Any]) -> bool:

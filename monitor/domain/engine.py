@@ -4,6 +4,9 @@ One :class:`Engine` holds the state of a set of contracts (in the stream: the
 contracts of one partition). ``apply(event)`` applies an event and advances the
 watermark to ``max event time - lateness``; ``advance(watermark)`` moves event
 time forward without an event, which is how deadlines fire when nothing arrives.
+With ``auto_advance=False`` the caller owns the watermark: ``apply`` only
+records the event time and only ``advance`` moves event time (the stream does
+this to hold the watermark at the slowest of several inputs).
 ``snapshot()`` returns plain JSON-ready data and ``Engine.restore`` rebuilds an
 engine from it: running a stream in one pass or in two halves with a snapshot in
 between gives the same alerts.
@@ -53,8 +56,10 @@ class Engine:
         *,
         lateness: float = DEFAULT_LATENESS,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+        auto_advance: bool = True,
     ) -> None:
         self.lateness = lateness
+        self.auto_advance = auto_advance
         self.dedup_horizon = max(dedup_horizon, lateness)
         self.contracts = {a.contract_id: ContractRuntime(a) for a in agreements}
         self.watermark: float = -math.inf
@@ -104,6 +109,8 @@ class Engine:
             self._due_head = due[0][0]
         if ts > self.max_event_time:
             self.max_event_time = ts
+            if not self.auto_advance:
+                return []
             watermark = ts - self.lateness
             if watermark > self.watermark:
                 if watermark < self._minute_end and self._due_head >= watermark:
@@ -197,6 +204,7 @@ class Engine:
         *,
         lateness: float | None = None,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+        auto_advance: bool = True,
     ) -> Engine:
         if state.get("version") != STATE_VERSION:
             raise StateError(f"engine state version {state.get('version')!r} is not supported")
@@ -204,6 +212,7 @@ class Engine:
             agreements,
             lateness=state["lateness"] if lateness is None else lateness,
             dedup_horizon=dedup_horizon,
+            auto_advance=auto_advance,
         )
         try:
             engine.watermark = _infinite(state["watermark"])

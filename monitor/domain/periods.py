@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target
 from monitor.domain.alerts import Alert, AlertState, Severity, Subject, format_instant
 from monitor.domain.calendar import BusinessCalendar
+from monitor.domain.observer import Observer
 
 MINUTE: Final = 60
 WINDOWS_MINUTES: Final = (5, 30, 60, 360)
@@ -136,6 +137,7 @@ class PeriodTracker:
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
+        self.observer: Observer | None = None
 
     @property
     def budget(self) -> float:
@@ -163,6 +165,10 @@ class PeriodTracker:
         while minute < last:
             boundary = (minute + 1) * MINUTE
             bad, total = self.minute_amounts(minute)
+            if self.observer is not None:
+                self.observer.period_sample(
+                    self.contract_id, self.objective_id, minute * MINUTE, bad, total
+                )
             if not month_start <= minute * MINUTE < month_end:
                 year, month = month_of(self.timezone, minute * MINUTE)
                 key = month_key(year, month)
@@ -333,6 +339,10 @@ class AvailabilityTracker(PeriodTracker):
         while self.transitions and self.transitions[0][0] < end:
             ts, new_status = self.transitions.pop(0)
             ts = max(ts, start)
+            if self.observer is not None:
+                self.observer.availability_change(
+                    self.contract_id, self.objective_id, ts, new_status
+                )
             if status in self.down_states:
                 bad += self._open_seconds(t, ts)
             t, status = ts, new_status

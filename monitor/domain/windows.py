@@ -24,6 +24,7 @@ from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
 from monitor.domain.alerts import Alert, AlertState, Subject, format_instant
+from monitor.domain.observer import Observer
 
 BUCKET_SECONDS: Final = 60
 _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "average_handle_time"})
@@ -98,6 +99,7 @@ class WindowTracker:
         "labels",
         "next_boundary",
         "objective",
+        "observer",
         "pending_since",
         "selects_all",
         "status",
@@ -123,10 +125,13 @@ class WindowTracker:
         self.value: float | None = None
         self.breaches = 0
         self._dirty = True  # the sums changed since the last evaluation
+        self.observer: Observer | None = None
 
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
         num, den = contribution
+        if self.observer is not None:
+            self.observer.window_sample(self.contract_id, self.objective.id, ts, num, den)
         self.total[0] += num
         self.total[1] += den
         index = int(ts // BUCKET_SECONDS)

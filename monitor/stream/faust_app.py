@@ -14,6 +14,7 @@ construction and ``start()`` is enough.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Any, ClassVar, cast
 
 import faust
@@ -24,6 +25,8 @@ from monitor.settings import Settings
 __all__ = ["FAUST_DEFAULT_FETCH_MAX_WAIT_MS", "SlamonApp", "make_app"]
 
 FAUST_DEFAULT_FETCH_MAX_WAIT_MS = 1500
+#: Room for checkpoints and dead letters above Faust's 1 MB default.
+PRODUCER_MAX_REQUEST_SIZE = 4 * 1024 * 1024
 
 
 class _ConsumerThread(faust_aiokafka.AIOKafkaConsumerThread):
@@ -42,13 +45,28 @@ class _Consumer(faust_aiokafka.Consumer):
     def _new_consumer_thread(self) -> _ConsumerThread:
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
+    async def perform_seek(self) -> None:
+        """Seek to the committed offsets as Faust does, then let the app re-seek."""
+        await super().perform_seek()
+        hook = cast(SlamonApp, self.app).after_seek
+        if hook is not None:
+            await hook()
+
 
 class _Transport(faust_aiokafka.Transport):
     Consumer: ClassVar[type[Any]] = _Consumer
 
 
 class SlamonApp(faust.App):
-    """A ``faust.App`` whose worker consumer honours ``fetch_max_wait_ms``."""
+    """A ``faust.App`` whose worker consumer honours ``fetch_max_wait_ms``.
+
+    ``after_seek``, when set, is awaited each time the consumer has sought its
+    partitions to the committed offsets (after table recovery, before the
+    streams resume): the worker uses it to resume every source from the offsets
+    saved in its own state instead (DESIGN.md §7).
+    """
+
+    after_seek: Callable[[], Awaitable[None]] | None = None
 
     def __init__(
         self,
@@ -84,6 +102,7 @@ def make_app(settings: Settings, **overrides: Any) -> SlamonApp:
         "store": settings.table_store,
         "datadir": str(settings.state_dir),
         "web_enabled": False,
+        "producer_max_request_size": PRODUCER_MAX_REQUEST_SIZE,
         "autodiscover": False,
     }
     options.update(overrides)

@@ -1,0 +1,5 @@
+"""``python -m monitor …`` is ``slamon …``."""
+
+from monitor.cli import main
+
+main()

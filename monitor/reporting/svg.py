@@ -1,0 +1,206 @@
+"""Inline SVG charts for the HTML report: no scripts, no external resources."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from html import escape
+from typing import Final
+
+from monitor.reporting.model import DailyPoint, HourCell, Segment
+
+GOOD: Final = "#1a7f37"
+BAD: Final = "#cf222e"
+WARN: Final = "#bf8700"
+NONE: Final = "#d0d7de"
+LINE: Final = "#0969da"
+INK: Final = "#57606a"
+
+Format = Callable[[float], str]
+
+
+def _num(value: float) -> str:
+    return f"{value:.1f}".rstrip("0").rstrip(".")
+
+
+def trend_chart(
+    points: Sequence[DailyPoint],
+    *,
+    target: float,
+    higher_is_better: bool,
+    unit: str,
+    fmt: Format,
+    label: str,
+    width: int = 500,
+    height: int = 180,
+) -> str:
+    """Daily values as a line with dots, the target as a dashed line."""
+    left, right, top, bottom = 56, 12, 14, 30
+    plot_w, plot_h = width - left - right, height - top - bottom
+    values = [p.value for p in points if p.value is not None]
+    if unit == "ratio" and higher_is_better:
+        low = min([*values, target]) if values else target
+        y_min = max(0.0, min(low - 0.05, target - 0.05))
+        y_max = 1.0
+    elif unit == "ratio":
+        y_min = 0.0
+        y_max = min(1.0, max([*values, target]) * 1.3)
+    else:
+        y_min = 0.0
+        y_max = max([*values, target]) * 1.15 if values else target * 1.5
+        y_max = y_max or 1.0
+    span = (y_max - y_min) or 1.0
+
+    def x(index: int) -> float:
+        return left + (index + 0.5) * plot_w / max(1, len(points))
+
+    def y(value: float) -> float:
+        return top + plot_h - (value - y_min) / span * plot_h
+
+    parts = [_open(width, height, label)]
+    for tick in range(5):
+        value = y_min + span * tick / 4
+        parts.append(
+            f'<line x1="{left}" x2="{width - right}" y1="{_num(y(value))}" y2="{_num(y(value))}" '
+            f'stroke="#eaeef2"/><text x="{left - 6}" y="{_num(y(value) + 4)}" '
+            f'text-anchor="end" class="tick">{escape(fmt(value))}</text>'
+        )
+    parts.append(
+        f'<line class="target" x1="{left}" x2="{width - right}" y1="{_num(y(target))}" '
+        f'y2="{_num(y(target))}" stroke="{WARN}" stroke-width="1.5" stroke-dasharray="6 4"/>'
+        f'<text x="{width - right}" y="{_num(y(target) - 4)}" text-anchor="end" class="tick">'
+        f"target {escape(fmt(target))}</text>"
+    )
+    run: list[str] = []
+    paths: list[str] = []
+    for index, point in enumerate(points):
+        if point.value is None:
+            if len(run) > 1:
+                paths.append(" ".join(run))
+            run = []
+            continue
+        run.append(f"{_num(x(index))},{_num(y(point.value))}")
+    if len(run) > 1:
+        paths.append(" ".join(run))
+    for path in paths:
+        parts.append(f'<polyline points="{path}" fill="none" stroke="{LINE}" stroke-width="2"/>')
+    for index, point in enumerate(points):
+        if point.value is None:
+            continue
+        met = point.value >= target if higher_is_better else point.value <= target
+        parts.append(
+            f'<circle class="point" cx="{_num(x(index))}" cy="{_num(y(point.value))}" r="3.5" '
+            f'fill="{GOOD if met else BAD}"><title>{escape(point.day)}: '
+            f"{escape(fmt(point.value))} ({_num(point.samples)} samples)</title></circle>"
+        )
+    step = max(1, len(points) // 6)
+    for index in range(0, len(points), step):
+        parts.append(
+            f'<text x="{_num(x(index))}" y="{height - 10}" text-anchor="middle" class="tick">'
+            f"{escape(points[index].day[5:])}</text>"
+        )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def heat_map(
+    cells: Sequence[HourCell],
+    days: Sequence[str],
+    *,
+    target: float,
+    higher_is_better: bool,
+    fmt: Format,
+    label: str,
+) -> str:
+    """Days down, hours of the day across; green when the hour met the target, red when not."""
+    by_key = {(c.day, c.hour): c for c in cells}
+    cell_w, cell_h, left, top = 24, 14, 76, 20
+    width, height = left + 24 * cell_w + 8, top + len(days) * cell_h + 8
+    parts = [_open(width, height, label)]
+    for hour in range(0, 24, 3):
+        parts.append(
+            f'<text x="{left + hour * cell_w + cell_w / 2}" y="13" text-anchor="middle" '
+            f'class="tick">{hour:02d}h</text>'
+        )
+    for row, day in enumerate(days):
+        y = top + row * cell_h
+        parts.append(
+            f'<text x="{left - 6}" y="{y + cell_h - 3}" text-anchor="end" class="tick">'
+            f"{escape(day)}</text>"
+        )
+        for hour in range(24):
+            cell = by_key.get((day, hour))
+            colour, opacity, tip = NONE, 1.0, f"{day} {hour:02d}:00: no calls"
+            if cell is not None and cell.value is not None:
+                met = cell.value >= target if higher_is_better else cell.value <= target
+                distance = abs(cell.value - target) / (abs(target) or 1.0)
+                colour = GOOD if met else BAD
+                opacity = 0.35 + 0.65 * min(1.0, distance * 4)
+                tip = f"{day} {hour:02d}:00: {fmt(cell.value)} ({cell.samples} calls)"
+            parts.append(
+                f'<rect class="cell" x="{left + hour * cell_w}" y="{y}" width="{cell_w - 1}" '
+                f'height="{cell_h - 1}" fill="{colour}" fill-opacity="{opacity:.2f}">'
+                f"<title>{escape(tip)}</title></rect>"
+            )
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def timeline(
+    segments: Sequence[Segment],
+    start: float,
+    end: float,
+    *,
+    down_states: frozenset[str],
+    local: Callable[[float], datetime],
+    label: str,
+    width: int = 680,
+) -> str:
+    """The service's status across the period; grey where there is no data."""
+    left, right, bar_y, bar_h = 24, 24, 8, 26
+    height = bar_y + bar_h + 24
+    plot_w = width - left - right
+    span = (end - start) or 1.0
+
+    def x(instant: float) -> float:
+        return left + (min(max(instant, start), end) - start) / span * plot_w
+
+    parts = [
+        _open(width, height, label),
+        f'<rect x="{left}" y="{bar_y}" width="{plot_w}" height="{bar_h}" fill="{NONE}">'
+        "<title>no data</title></rect>",
+    ]
+    for segment in segments:
+        colour = BAD if segment.status in down_states else GOOD
+        if segment.status == "degraded" and segment.status not in down_states:
+            colour = WARN
+        x0, x1 = x(segment.start), x(segment.end)
+        min_width = 3.0 if colour != GOOD else 0.5
+        tip = (
+            f"{segment.status}: {local(segment.start):%Y-%m-%d %H:%M} – "
+            f"{local(segment.end):%Y-%m-%d %H:%M}"
+        )
+        parts.append(
+            f'<rect class="segment {escape(segment.status)}" x="{_num(x0)}" y="{bar_y}" '
+            f'width="{_num(max(x1 - x0, min_width))}" height="{bar_h}" fill="{colour}">'
+            f"<title>{escape(tip)}</title></rect>"
+        )
+    days = max(1, round(span / 86400))
+    step = 86400 * max(1, days // 6)
+    tick = start
+    while tick <= end:
+        parts.append(
+            f'<line x1="{_num(x(tick))}" x2="{_num(x(tick))}" y1="{bar_y + bar_h}" '
+            f'y2="{bar_y + bar_h + 4}" stroke="{INK}"/><text x="{_num(x(tick))}" '
+            f'y="{height - 4}" text-anchor="middle" class="tick">{local(tick):%m-%d}</text>'
+        )
+        tick += step
+    parts.append("</svg>")
+    return "".join(parts)
+
+
+def _open(width: int, height: int, label: str) -> str:
+    return (
+        f'<svg class="chart" role="img" aria-label="{escape(label)}" width="{width}" '
+        f'height="{height}" viewBox="0 0 {width} {height}" xmlns="http://www.w3.org/2000/svg">'
+    )

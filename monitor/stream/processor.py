@@ -1,0 +1,261 @@
+"""What the worker does with each Kafka record, without Kafka: records in, records out.
+
+:class:`Processor` owns one :class:`~monitor.stream.state.PartitionState` per
+partition. ``handle(record, now)`` decodes and validates an event, dead-letters
+what is invalid, re-keys what is keyed by something other than its contract_id,
+applies the rest to the partition's engine, advances the held watermark and
+returns the records to publish (alerts, dead letters, re-keyed events). The Faust
+agent in :mod:`monitor.stream.worker` only moves records between this class and
+Kafka, so all of this is unit-tested without a broker.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from typing import Final
+
+import structlog
+
+from monitor.domain.agreement import Agreement
+from monitor.domain.alerts import Alert
+from monitor.domain.errors import StateError
+from monitor.domain.events import EventError, parse_event
+from monitor.metrics import Metrics
+from monitor.settings import Settings
+from monitor.stream.state import PartitionState
+from monitor.stream.ticks import held_watermark
+
+__all__ = [
+    "HEADER_ERROR",
+    "HEADER_REASON",
+    "HEADER_SOURCE_OFFSET",
+    "HEADER_SOURCE_PARTITION",
+    "HEADER_SOURCE_TOPIC",
+    "HEADER_TRUNCATED",
+    "MAX_DEADLETTER_BYTES",
+    "UNKNOWN_CONTRACT",
+    "Outgoing",
+    "Processor",
+    "Record",
+]
+
+log = structlog.get_logger("slamon.worker")
+
+#: Dead-letter headers (values UTF-8); the record's own headers are kept before them.
+HEADER_REASON: Final = "slamon-reason"
+HEADER_ERROR: Final = "slamon-error"
+HEADER_SOURCE_TOPIC: Final = "slamon-source-topic"
+HEADER_SOURCE_PARTITION: Final = "slamon-source-partition"
+HEADER_SOURCE_OFFSET: Final = "slamon-source-offset"
+HEADER_TRUNCATED: Final = "slamon-truncated"
+
+#: Reason code for valid events naming a contract no agreement defines.
+UNKNOWN_CONTRACT: Final = "unknown_contract"
+#: Larger values are cut to this size in the dead-letter topic (header slamon-truncated).
+MAX_DEADLETTER_BYTES: Final = 256 * 1024
+_MAX_ERROR_CHARS: Final = 500
+
+Headers = tuple[tuple[str, bytes], ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """The parts of a consumed Kafka record the processor needs."""
+
+    topic: str
+    partition: int
+    offset: int
+    key: bytes | None
+    value: bytes | None
+    headers: Headers = ()
+    timestamp: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A record to publish (partition chosen by the producer from the key)."""
+
+    topic: str
+    key: bytes | None
+    value: bytes
+    headers: Headers = ()
+
+
+EndOffset = Callable[[str, int], int | None]
+LoadCheckpoint = Callable[[int], bytes | None]
+
+
+class Processor:
+    """Per-partition engines driven by records; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        agreements: Sequence[Agreement],
+        metrics: Metrics,
+        *,
+        end_offset: EndOffset,
+        load_checkpoint: LoadCheckpoint,
+    ) -> None:
+        self.topics = settings.topics
+        self.sources: tuple[str, ...] = (*settings.topics.inputs(), settings.topics.rekey)
+        self.agreements = list(agreements)
+        self.contracts = frozenset(a.contract_id for a in agreements)
+        self.metrics = metrics
+        self.lateness = settings.lateness_s
+        self.idle_s = max(1.0, 2 * settings.tick_interval_s)
+        self.follow_wall_clock = settings.follow_wall_clock
+        self.checkpoint_events = settings.checkpoint_events
+        self.checkpoint_interval_s = settings.checkpoint_interval_s
+        self.end_offset = end_offset
+        self.load_checkpoint = load_checkpoint
+        self.states: dict[int, PartitionState] = {}
+
+    # -- assignment ---------------------------------------------------------------
+
+    def resume(self, partitions: Iterable[int]) -> dict[tuple[str, int], int | None]:
+        """(Re)load ``partitions`` from their checkpoints; return where each source resumes.
+
+        ``None`` means "from the beginning": the partition has no checkpoint.
+        """
+        targets: dict[tuple[str, int], int | None] = {}
+        for partition in sorted(set(partitions)):
+            state = self._load(partition)
+            self.states[partition] = state
+            for topic in self.sources:
+                targets[(topic, partition)] = state.source(topic).next_offset
+        return targets
+
+    def set_position(self, topic: str, partition: int, offset: int) -> None:
+        """Record where a source was sought to when the checkpoint did not say."""
+        self.state_for(partition).source(topic).next_offset = offset
+
+    def drop(self, partitions: Iterable[int]) -> None:
+        for partition in partitions:
+            self.states.pop(partition, None)
+
+    def state_for(self, partition: int) -> PartitionState:
+        state = self.states.get(partition)
+        if state is None:
+            state = self.states[partition] = self._load(partition)
+        return state
+
+    def _load(self, partition: int) -> PartitionState:
+        blob = self.load_checkpoint(partition)
+        if blob is not None:
+            try:
+                return PartitionState.decode(blob, self.agreements, lateness=self.lateness)
+            except StateError as exc:
+                log.error("checkpoint_unreadable", partition=partition, error=str(exc))
+        return PartitionState.fresh(partition, self.agreements, lateness=self.lateness)
+
+    # -- records ------------------------------------------------------------------
+
+    def handle(self, record: Record, now: float) -> list[Outgoing]:
+        """Process one record from a source topic or the ticks topic."""
+        state = self.state_for(record.partition)
+        if record.topic == self.topics.ticks:
+            return self.advance(state, now)
+        progress = state.source(record.topic)
+        if progress.next_offset is not None and record.offset < progress.next_offset:
+            return []  # already inside the checkpoint this partition resumed from
+        progress.next_offset = record.offset + 1
+        progress.last_message_at = now
+        state.events_since_checkpoint += 1
+        value = record.value if record.value is not None else b""
+        event = parse_event(value)
+        if isinstance(event, EventError):
+            return [self._deadletter(record, event.reason, event.message)]
+        contract_id = event.contract_id
+        if contract_id not in self.contracts:
+            self.metrics.events_unknown_contract.inc()
+            message = f"contract_id: no agreement defines {contract_id[:60]!r}"
+            return [self._deadletter(record, UNKNOWN_CONTRACT, message)]
+        key = contract_id.encode()
+        if record.key != key and record.topic != self.topics.rekey:
+            return [Outgoing(self.topics.rekey, key, value, record.headers)]
+        self.metrics.events.labels(event.type).inc()
+        engine = state.engine
+        counters = engine.counters
+        duplicates, late, too_late = counters.duplicates, counters.late, counters.too_late
+        engine.apply(event)
+        if counters.duplicates != duplicates:
+            self.metrics.events_duplicate.labels(contract_id).inc()
+        elif counters.late != late:
+            self.metrics.events_late.labels(contract_id).inc()
+            if counters.too_late != too_late:
+                self.metrics.events_too_late.labels(contract_id).inc()
+        ts = event.ts.timestamp()
+        if ts > progress.max_event_time:
+            progress.max_event_time = ts
+        if record.timestamp is not None:
+            self.metrics.processing_latency.observe(max(0.0, now - record.timestamp))
+        return self.advance(state, now)
+
+    def advance(self, state: PartitionState, now: float) -> list[Outgoing]:
+        """Move the partition's watermark as far as its sources allow; publish the alerts."""
+        partition = state.partition
+        sources = [(state.source(t), self.end_offset(t, partition)) for t in self.sources]
+        target = held_watermark(
+            sources,
+            now=now,
+            lateness=self.lateness,
+            idle_s=self.idle_s,
+            follow_wall_clock=self.follow_wall_clock,
+            max_event_time=state.engine.max_event_time,
+        )
+        alerts = state.engine.advance(target)
+        if not alerts:
+            return []
+        state.events_since_checkpoint += len(alerts)
+        return [self._alert(alert) for alert in alerts]
+
+    def checkpoint_due(self, state: PartitionState, now: float) -> bool:
+        if state.events_since_checkpoint == 0:
+            return False
+        return (
+            state.events_since_checkpoint >= self.checkpoint_events
+            or now - state.last_checkpoint_at >= self.checkpoint_interval_s
+        )
+
+    @staticmethod
+    def checkpointed(state: PartitionState, now: float) -> None:
+        state.events_since_checkpoint = 0
+        state.last_checkpoint_at = now
+
+    # -- outputs ------------------------------------------------------------------
+
+    def _alert(self, alert: Alert) -> Outgoing:
+        m = self.metrics
+        m.alerts.labels(alert.contract_id, alert.objective_id, alert.state).inc()
+        if alert.state == "breached":
+            queue = alert.subject.queue or ""
+            channel = alert.labels.get("channel", "")
+            m.breaches.labels(alert.contract_id, alert.objective_id, queue, channel).inc()
+        value = json.dumps(alert.to_json(), ensure_ascii=False, separators=(",", ":"))
+        return Outgoing(self.topics.alerts, alert.fingerprint.encode(), value.encode())
+
+    def _deadletter(self, record: Record, reason: str, error: str) -> Outgoing:
+        self.metrics.events_invalid.labels(reason).inc()
+        value = record.value if record.value is not None else b""
+        headers = [
+            *record.headers,
+            (HEADER_REASON, reason.encode()),
+            (HEADER_ERROR, error[:_MAX_ERROR_CHARS].encode("utf-8", "replace")),
+            (HEADER_SOURCE_TOPIC, record.topic.encode()),
+            (HEADER_SOURCE_PARTITION, str(record.partition).encode()),
+            (HEADER_SOURCE_OFFSET, str(record.offset).encode()),
+        ]
+        if len(value) > MAX_DEADLETTER_BYTES:
+            headers.append((HEADER_TRUNCATED, str(len(value)).encode()))
+            value = value[:MAX_DEADLETTER_BYTES]
+        return Outgoing(self.topics.deadletter, record.key, value, tuple(headers))
+
+
+def watermark_lag(state: PartitionState, now: float) -> float | None:
+    """Wall clock minus the partition's watermark, when it has one."""
+    watermark = state.engine.watermark
+    return now - watermark if math.isfinite(watermark) else None

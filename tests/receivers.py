@@ -1,0 +1,91 @@
+"""A loopback HTTP receiver for sink tests: records every request, can fail on purpose.
+
+``Receiver(script)`` answers the n-th request with ``script[n]`` and 200 after the
+script ends. A script entry is a status code, ``(status, retry_after)`` for a
+Retry-After header, or ``"hang"`` (answer 503 only after ``hang_s``, so a client
+with a shorter timeout gives up first; never counted as accepted).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+
+Answer = int | tuple[int, str] | str
+
+
+@dataclass(frozen=True)
+class Seen:
+    method: str
+    path: str
+    query: dict[str, str]
+    headers: Mapping[str, str]
+    body: bytes
+    status: int
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+@dataclass
+class Receiver:
+    script: Sequence[Answer] = ()
+    hang_s: float = 1.0
+    requests: list[Seen] = field(default_factory=list)
+    _runner: web.AppRunner | None = None
+    port: int = 0
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def accepted(self) -> list[Seen]:
+        return [seen for seen in self.requests if 200 <= seen.status < 300]
+
+    async def __aenter__(self) -> Receiver:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._handle)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, "127.0.0.1", 0)
+        await site.start()
+        server = site._server
+        assert server is not None
+        self.port = server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        assert self._runner is not None
+        await self._runner.cleanup()
+
+    async def _handle(self, request: web.Request) -> web.Response:
+        body = await request.read()
+        index = len(self.requests)
+        answer: Answer = self.script[index] if index < len(self.script) else 200
+        headers: dict[str, str] = {}
+        if answer == "hang":
+            status = 503
+        elif isinstance(answer, tuple):
+            status, headers["Retry-After"] = answer
+        else:
+            assert isinstance(answer, int)
+            status = answer
+        self.requests.append(
+            Seen(
+                request.method,
+                request.path,
+                dict(request.query),
+                request.headers.copy(),
+                body,
+                status,
+            )
+        )
+        if answer == "hang":
+            await asyncio.sleep(self.hang_s)
+        return web.Response(status=status, headers=headers, text="{}")
