@@ -78,6 +78,7 @@ class Args:
     events: int
     partitions: int
     repeat: int
+    faust_repeat: int
     worker_repeat: int
     latency_s: float
     profile: bool
@@ -109,18 +110,18 @@ class Latency:
 
 def parse_args(argv: Sequence[str] | None) -> Args:
     parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__)
-    parser.add_argument("--events", type=int, default=150_000, help="events to preload")
+    parser.add_argument("--events", type=int, default=100_000, help="events to preload")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of (a) and (b) (median)")
-    parser.add_argument("--worker-repeat", type=int, default=2, help="runs of (c) (median)")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of (a) (median)")
+    parser.add_argument("--faust-repeat", type=int, default=1, help="runs of (b) (median)")
+    parser.add_argument("--worker-repeat", type=int, default=1, help="runs of (c) (median)")
     parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     ns = parser.parse_args(argv)
-    if min(ns.events, ns.partitions, ns.repeat, ns.worker_repeat) <= 0 or ns.latency_s <= 0:
+    counts = (ns.events, ns.partitions, ns.repeat, ns.faust_repeat, ns.worker_repeat)
+    if min(counts) <= 0 or ns.latency_s <= 0:
         parser.error("counts and durations must be positive")
-    return Args(
-        ns.events, ns.partitions, ns.repeat, ns.worker_repeat, ns.latency_s, not ns.no_profile
-    )
+    return Args(*counts, latency_s=ns.latency_s, profile=not ns.no_profile)
 
 
 # -- input ----------------------------------------------------------------------------
@@ -562,7 +563,7 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         raw = [asyncio.run(raw_consume(settings, count)) for _ in range(args.repeat)]
         console.print(f"(a) raw aiokafka: {[round(r) for r in raw]}")
-        bare = [bare_faust(settings, count) for _ in range(args.repeat)]
+        bare = [bare_faust(settings, count) for _ in range(args.faust_repeat)]
         console.print(f"(b) bare Faust: {[round(r) for r in bare]}")
         runs: list[WorkerRun] = []
         latency: Latency | None = None
