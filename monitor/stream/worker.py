@@ -34,9 +34,11 @@ import structlog
 from faust.types import TP
 
 from monitor.domain.agreement import Agreement
+from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import Metrics
 from monitor.settings import Settings
 from monitor.stream.faust_app import SlamonApp, make_app
+from monitor.stream.gauges import ObjectiveGauges, partition_of
 from monitor.stream.health import HealthServer
 from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
 from monitor.stream.ticks import encode_tick
@@ -81,8 +83,12 @@ class Worker:
         self.processor: Processor | None = None
         self.http: HealthServer | None = None
         self.ready = False
+        self.partitions = 0
+        self.gauges = ObjectiveGauges(self.metrics)
         self._on_ready: Callable[[], None] | None = None
         self._last_gauges = 0.0
+        self._resumed_partitions: set[int] = set()
+        self._from_checkpoint: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -94,7 +100,7 @@ class Worker:
     ) -> None:
         """Run until ``stop`` is set; ``on_ready`` is called after the first recovery."""
         self._on_ready = on_ready
-        partitions = await ensure_topics(self.settings)
+        partitions = self.partitions = await ensure_topics(self.settings)
         app = self.build(partitions)
         self.metrics.agreements_loaded.set(len(self.agreements))
         self.metrics.build_info.info({"role": "worker"})
@@ -189,10 +195,14 @@ class Worker:
 
         app.agent(source, name="slamon-engine", concurrency=1)(engine_agent)
 
-        async def resume_from_state() -> None:
-            await self._resume(app, processor)
+        def resume_offsets(tps: set[TP]) -> dict[TP, int]:
+            return self._resume_offsets(app, processor, tps)
 
-        app.after_seek = resume_from_state
+        async def on_resumed() -> None:
+            await self._on_resumed(app, processor)
+
+        app.resume_offsets = resume_offsets
+        app.on_resumed = on_resumed
 
         async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
@@ -212,38 +222,64 @@ class Worker:
 
     # -- assignment -----------------------------------------------------------------
 
-    async def _resume(self, app: SlamonApp, processor: Processor) -> None:
-        """Seek every assigned source to its checkpoint's offset (or the beginning)."""
-        consumer = app.consumer
-        assigned = set(consumer.assignment())
+    def _resume_offsets(self, app: SlamonApp, processor: Processor, tps: set[TP]) -> dict[TP, int]:
+        """Reload the resumed partitions' checkpoints; their sources resume from them."""
+        partitions = {tp.partition for tp in tps if tp.topic in processor.sources}
+        targets = processor.resume(partitions)
+        self._resumed_partitions |= partitions
+        self._from_checkpoint |= {p for p in partitions if processor.states[p].restored}
+        return {
+            TP(topic, p): offset for (topic, p), offset in targets.items() if TP(topic, p) in tps
+        }
+
+    async def _on_resumed(self, app: SlamonApp, processor: Processor) -> None:
+        """After a rebalance: forget revoked partitions, log, become ready."""
+        assigned = set(app.consumer.assignment())
         partitions = {tp.partition for tp in assigned if tp.topic in processor.sources}
         processor.drop(set(processor.states) - partitions)
-        targets = processor.resume(partitions)
-        from_start: list[TP] = []
-        for (topic, partition), offset in sorted(targets.items()):
-            tp = TP(topic, partition)
-            if tp not in assigned:
-                continue
-            if offset is None:
-                from_start.append(tp)
-            else:
-                await consumer.seek(tp, offset)
-        if from_start:
-            earliest = await consumer.earliest_offsets(*from_start)
-            for tp in from_start:
-                offset = int(earliest.get(tp) or 0)
-                await consumer.seek(tp, offset)
-                processor.set_position(tp.topic, tp.partition, offset)
+        fresh = [
+            TP(topic, p)
+            for p in partitions - self._from_checkpoint
+            for topic in processor.sources
+            if TP(topic, p) in assigned
+        ]
+        if fresh:
+            for tp, earliest in (await app.consumer.earliest_offsets(*fresh)).items():
+                if earliest is not None:
+                    processor.raise_position(tp.topic, tp.partition, int(earliest))
         log.info(
             "partitions_resumed",
             partitions=sorted(partitions),
-            from_checkpoint=sorted({p for (_, p), o in targets.items() if o is not None}),
+            from_checkpoint=sorted(self._from_checkpoint & partitions),
         )
+        self._resumed_partitions = set()
+        self._from_checkpoint = set()
         self.ready = True
         self.metrics.worker_ready.set(1)
         if self._on_ready is not None:
             on_ready, self._on_ready = self._on_ready, None
             on_ready()
+
+    def objective_status(self) -> list[ObjectiveStatus]:
+        """Objectives of the contracts whose partition this worker owns, at its watermark.
+
+        Safe to call from another thread every few seconds (e.g. a live view).
+        """
+        processor = self.processor
+        if processor is None or not self.partitions:
+            return []
+        statuses: list[ObjectiveStatus] = []
+        for partition, state in list(processor.states.items()):
+            owned = {
+                a.contract_id
+                for a in self.agreements
+                if partition_of(a.contract_id, self.partitions) == partition
+            }
+            if owned:
+                statuses.extend(
+                    s for s in state.engine.objective_status() if s.contract_id in owned
+                )
+        return statuses
 
     # -- timer ----------------------------------------------------------------------
 
@@ -277,6 +313,7 @@ class Worker:
             lag_s = watermark_lag(state, now)
             if lag_s is not None:
                 metrics.watermark_lag.labels(str(partition)).set(lag_s)
+        self.gauges.update(self.objective_status())
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
