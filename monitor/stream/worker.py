@@ -34,6 +34,7 @@ import structlog
 from faust.types import TP
 
 from monitor.domain.agreement import Agreement
+from monitor.domain.errors import MonitorError
 from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import Metrics
 from monitor.settings import Settings
@@ -44,7 +45,7 @@ from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
 from monitor.stream.ticks import encode_tick
 from monitor.stream.topics import ensure_topics
 
-__all__ = ["STATE_TABLE", "Attach", "Worker", "run_worker"]
+__all__ = ["STATE_TABLE", "Attach", "Worker", "WorkerCrashedError", "run_standalone", "run_worker"]
 
 log = structlog.get_logger("slamon.worker")
 
@@ -83,6 +84,7 @@ class Worker:
         self.processor: Processor | None = None
         self.http: HealthServer | None = None
         self.ready = False
+        self.crashed = False
         self.partitions = 0
         self.gauges = ObjectiveGauges(self.metrics)
         self._on_ready: Callable[[], None] | None = None
@@ -106,7 +108,10 @@ class Worker:
         self.metrics.build_info.info({"role": "worker"})
         if self.serve_http:
             self.http = HealthServer(
-                self.metrics.registry, lambda: self.ready, port=self.settings.metrics_port
+                self.metrics.registry,
+                lambda: self.ready,
+                alive=lambda: not self.crashed,
+                port=self.settings.metrics_port,
             ).start()
             log.info("metrics_serving", port=self.http.port, path="/metrics")
         log.info(
@@ -115,9 +120,13 @@ class Worker:
             agreements=len(self.agreements),
             settings=self.settings.redacted(),
         )
+        crash: BaseException | None = None
         try:
             await app.start()
-            await stop.wait()
+            crash = await _until_stopped_or_crashed(app, stop)
+            if crash is not None:
+                self.crashed = True
+                log.error("worker_crashed", reason=repr(crash))
         finally:
             log.info("worker_stopping")
             self.ready = False
@@ -129,6 +138,8 @@ class Worker:
             if self.http is not None:
                 self.http.stop()
             log.info("worker_stopped")
+        if crash is not None:
+            raise WorkerCrashedError(f"the Faust app crashed: {crash!r}") from crash
 
     def build(self, partitions: int) -> SlamonApp:
         """The Faust app with the stateful agent, the tick timer and attached agents."""
@@ -316,6 +327,25 @@ class Worker:
         self.gauges.update(self.objective_status())
 
 
+class WorkerCrashedError(MonitorError):
+    """A Faust service of the worker crashed; the process should exit and be restarted."""
+
+
+async def _until_stopped_or_crashed(app: SlamonApp, stop: asyncio.Event) -> BaseException | None:
+    """Wait for ``stop`` or for the app (or one of its services) to crash."""
+    stopped = asyncio.ensure_future(stop.wait())
+    crashed = asyncio.ensure_future(app._crashed.wait())
+    try:
+        await asyncio.wait({stopped, crashed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future in (stopped, crashed):
+            future.cancel()
+    if app._crashed.is_set() and not stop.is_set():
+        reason: BaseException | None = app.crash_reason
+        return reason or RuntimeError("crashed")
+    return None
+
+
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
     if not headers:
         return ()
@@ -375,10 +405,13 @@ def run_standalone(
     from monitor.logs import configure_logging
 
     configure_logging(settings.log_level, settings.log_format)
-    if not settings.embedded:
-        run_worker(settings, agreements)
-        return
-    warn(EMBEDDED_BROKER_WARNING)
-    with EmbeddedBroker() as broker:
-        log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
-        run_worker(settings.with_brokers(broker.bootstrap_servers), agreements)
+    try:
+        if not settings.embedded:
+            run_worker(settings, agreements)
+            return
+        warn(EMBEDDED_BROKER_WARNING)
+        with EmbeddedBroker() as broker:
+            log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
+            run_worker(settings.with_brokers(broker.bootstrap_servers), agreements)
+    except WorkerCrashedError as exc:
+        raise SystemExit(f"slamon run: {exc}") from exc
