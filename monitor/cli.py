@@ -199,10 +199,44 @@ def _monitor_errors() -> Iterator[None]:
 @app.command()
 def demo(
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
+    duration: Annotated[
+        float | None, typer.Option(help="Stop after this many seconds (default: Ctrl-C)")
+    ] = None,
+    speed: Annotated[float, typer.Option(help="Simulated seconds per wall second")] = 360.0,
     hours: Annotated[float, typer.Option(help="Simulated hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed")] = 1,
+    start: Annotated[
+        str | None, typer.Option(help="Simulated start, RFC 3339 [next weekday 00:00 UTC]")
+    ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
+    offline: Annotated[
+        bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
+    ] = False,
 ) -> None:
+    """Live: broker (embedded unless configured), simulator, worker and a live view."""
+    if offline:
+        _offline_demo(rules, hours, seed, out)
+        return
+    from monitor.demo import DemoOptions, run_demo
+    from monitor.kafka_commands import parse_start
+
+    agreements = _load_or_exit(rules)
+    try:
+        begin = parse_start(start) if start else None
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--start") from exc
+    options = DemoOptions(
+        duration_s=duration, speed=speed, hours=hours, seed=seed, start=begin, out=out
+    )
+    with _monitor_errors():
+        result = run_demo(
+            _settings().model_copy(update={"rules_dir": rules}), agreements, options, err
+        )
+    if result.worker_exit is not None:
+        raise typer.Exit(1)
+
+
+def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
     """Simulate a day of traffic for the rules/ agreements and replay it through the engine."""
     out.mkdir(parents=True, exist_ok=True)
     events = out / "events.jsonl"
@@ -240,7 +274,9 @@ def run(
 
 @app.command()
 def report(
-    events: Annotated[Path, typer.Argument(help="Events file, one JSON event per line")],
+    events: Annotated[
+        Path | None, typer.Argument(help="Events file, one JSON event per line (or --kafka)")
+    ] = None,
     rules: Annotated[Path, typer.Option(help="Agreement files folder")] = Path("rules"),
     contract: Annotated[
         list[str] | None, typer.Option(help="Contract id (repeatable; default: every agreement)")
@@ -267,24 +303,45 @@ def report(
         typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
     ] = None,
     lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+    kafka: Annotated[
+        bool, typer.Option("--kafka", help="Read the event topics (brokers from settings)")
+    ] = False,
+    lookback_days: Annotated[
+        float, typer.Option(help="--kafka: also read this many days before the period")
+    ] = 31.0,
 ) -> None:
     """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
     from monitor.replay import read_lines
     from monitor.reporting.credits import CreditTerms
     from monitor.reporting.run import build_reports, write_outputs
 
+    if (events is None) == (not kafka):
+        raise typer.BadParameter("give an events file or --kafka (not both)", param_hint="EVENTS")
     agreements = _select(_load_or_exit(rules), contract)
     period_of = _period_of(period, from_, to)
-    with _byte_progress(events, "reporting") as advance:
+    terms = CreditTerms(monthly_fee, currency, credit_cap)
+    if events is None:
+        lines, source = _kafka_lines(agreements, period_of, lookback_days * 86400)
         run = build_reports(
-            read_lines(events, advance),
+            lines,
             agreements,
             period_of,
-            terms=CreditTerms(monthly_fee, currency, credit_cap),
+            terms=terms,
             lateness=lateness,
             until=_parse_instant(until),
-            source={"kind": "file", "path": str(events)},
+            source=source,
         )
+    else:
+        with _byte_progress(events, "reporting") as advance:
+            run = build_reports(
+                read_lines(events, advance),
+                agreements,
+                period_of,
+                terms=terms,
+                lateness=lateness,
+                until=_parse_instant(until),
+                source={"kind": "file", "path": str(events)},
+            )
     for path in write_outputs(run, out):
         print(path)
     for item in run.reports:
@@ -294,6 +351,33 @@ def report(
             f"{verdicts.count(False)} missed, {verdicts.count(None)} without data; "
             f"{len(item.breaches)} item breaches; credits {item.credits.percent_owed:g}%"
         )
+
+
+def _kafka_lines(
+    agreements: list[Any], period_of: Callable[[Any], Any], lookback_s: float
+) -> tuple[list[bytes], dict[str, Any]]:
+    """The events of the deployment from ``lookback`` before the periods to a day after."""
+    import asyncio
+
+    from monitor.kafka_commands import require_brokers
+    from monitor.reporting.kafka_source import read_events
+
+    periods = [period_of(a) for a in agreements]
+    since = min(p.start for p in periods) - lookback_s
+    until = max(p.end for p in periods) + 86400
+    with _monitor_errors():
+        settings = require_brokers(_settings())
+        read = asyncio.run(read_events(settings, since, until))
+    err.print(
+        f"read {len(read.lines)} events from {settings.bootstrap_servers} "
+        f"({read.skipped_before} before the start time, {read.skipped_after} past the end)"
+    )
+    return read.lines, {
+        "kind": "kafka",
+        "brokers": settings.bootstrap_servers,
+        "start_offsets": read.start_offsets,
+        "records": read.records,
+    }
 
 
 def _select(agreements: list[Any], contract_ids: list[str] | None) -> list[Any]:

@@ -26,7 +26,14 @@ from monitor.simulate import simulate
 from monitor.stream.produce import ProduceStats, produce_file
 from monitor.stream.simulate_live import LiveStats, publish_live
 
-__all__ = ["NoBrokersError", "parse_start", "produce", "require_brokers", "simulate_to_kafka"]
+__all__ = [
+    "NoBrokersError",
+    "parse_start",
+    "produce",
+    "require_brokers",
+    "simulate_to_kafka",
+    "stop_on_sigint",
+]
 
 NO_BROKERS: Final = (
     "no Kafka brokers configured: set SLAMON_KAFKA_BROKERS=host:port[,host:port] "
@@ -94,7 +101,7 @@ def simulate_to_kafka(
 
     async def run() -> LiveStats:
         stop = asyncio.Event()
-        with _stop_on_sigint(stop), _sim_progress(console, span.total_seconds()) as show:
+        with stop_on_sigint(stop), _sim_progress(console, span.total_seconds()) as show:
             return await publish_live(
                 events,
                 settings,
@@ -116,7 +123,7 @@ def simulate_to_kafka(
 
 
 @contextlib.contextmanager
-def _stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
+def stop_on_sigint(stop: asyncio.Event) -> Iterator[None]:
     """First Ctrl-C sets ``stop`` (a clean finish); the handler is then removed."""
     loop = asyncio.get_running_loop()
 

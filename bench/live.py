@@ -1,0 +1,634 @@
+"""Live throughput and latency on the embedded broker: ``python -m bench.live``.
+
+In one run, on one fresh embedded Tansu broker:
+
+1. preloads the five input topics (``--partitions`` each) with about ``--events``
+   simulated events for the agreements in ``rules/``;
+2. (a) **raw**: an aiokafka consumer reads every partition from the start and
+   ``json.loads`` every value (the baseline), ``--repeat`` times;
+3. (b) **bare Faust**: a Faust agent (``make_app``: the worker's settings) only
+   iterates the same topics, in a child process, ``--repeat`` times;
+4. (c) **worker**: ``slamon run`` as a subprocess processes the preloaded topics to
+   the end (``slamon_events_total`` reaches the count), ``--worker-repeat`` times,
+   with py-spy sampling the last run (where the time goes);
+5. (d) **latency**: on that last worker, once caught up, new simulated traffic at
+   half the measured worker rate with probe chats mixed in; a probe breaches its
+   3-minute first-response clock as soon as its partition's watermark passes the
+   deadline, so the time from producing the event that moves the watermark there
+   to reading the breach on the alerts topic is one produce→alert latency;
+6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d).
+
+Rates are measured from the first to the last record, so the consumer group's
+join delay (about half the session timeout on Tansu) is not counted. Results go
+to the terminal and ``bench/results/live.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import collections
+import contextlib
+import json
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections.abc import Iterator, Sequence
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any, Final
+
+from rich.console import Console
+from rich.table import Table
+
+from bench.live_profile import ProfileSummary, summarize_raw
+from monitor.demo.processes import WorkerProcess
+from monitor.domain.agreement import Agreement
+from monitor.embedded_broker import EmbeddedBroker, free_port
+from monitor.rulespec.loader import load_rules
+from monitor.settings import Settings, Topics
+from monitor.simulate import simulate
+from monitor.stream.produce import PRODUCER_TUNING
+from monitor.stream.simulate_live import event_route
+
+ROOT: Final = Path(__file__).resolve().parent.parent
+RULES: Final = ROOT / "rules"
+RESULTS: Final = ROOT / "bench" / "results" / "live.json"
+PRELOAD_START: Final = datetime(2026, 11, 2, tzinfo=UTC)
+SEED: Final = 1
+SESSION_TIMEOUT_MS: Final = 4000
+PROBE_CONTRACT: Final = "call-center-service-agreement"  # chat-first-response: 3m, 24x7
+PROBE_DEADLINE_S: Final = 180.0
+LATENESS_S: Final = 60.0
+PROBES_PER_S: Final = 20
+RUN_TIMEOUT_S: Final = 600.0
+
+console = Console(soft_wrap=True)
+
+
+@dataclass(frozen=True, slots=True)
+class Args:
+    events: int
+    partitions: int
+    repeat: int
+    faust_repeat: int
+    worker_repeat: int
+    latency_s: float
+    profile: bool
+
+
+@dataclass(slots=True)
+class WorkerRun:
+    events_per_s: float
+    seconds: float
+    startup_s: float
+    alerts: float
+    peak_rss_mb: float
+    events_processed: float
+
+
+@dataclass(slots=True)
+class Latency:
+    target_rate: float
+    achieved_rate: float
+    events: int
+    probes: int
+    measured: int
+    p50_ms: float | None
+    p99_ms: float | None
+    max_ms: float | None
+    peak_rss_mb: float = 0.0
+    samples_ms: list[float] = field(default_factory=list)
+
+
+def parse_args(argv: Sequence[str] | None) -> Args:
+    parser = argparse.ArgumentParser(prog="python -m bench.live", description=__doc__)
+    parser.add_argument("--events", type=int, default=100_000, help="events to preload")
+    parser.add_argument("--partitions", type=int, default=4, help="partitions per topic")
+    parser.add_argument("--repeat", type=int, default=5, help="runs of (a) (median)")
+    parser.add_argument("--faust-repeat", type=int, default=1, help="runs of (b) (median)")
+    parser.add_argument("--worker-repeat", type=int, default=1, help="runs of (c) (median)")
+    parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
+    parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    ns = parser.parse_args(argv)
+    counts = (ns.events, ns.partitions, ns.repeat, ns.faust_repeat, ns.worker_repeat)
+    if min(counts) <= 0 or ns.latency_s <= 0:
+        parser.error("counts and durations must be positive")
+    return Args(*counts, latency_s=ns.latency_s, profile=not ns.no_profile)
+
+
+# -- input ----------------------------------------------------------------------------
+
+Record = tuple[str, bytes, bytes]  # topic, key, value
+
+
+def encode(events: Iterator[dict[str, Any]], topics: Topics) -> list[Record]:
+    dump = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
+    records = []
+    for event in events:
+        topic, key = event_route(event, topics)
+        records.append((topic, key, dump(event).encode()))
+    return records
+
+
+def preload_records(agreements: Sequence[Agreement], count: int, topics: Topics) -> list[Record]:
+    stream = simulate(agreements, start=PRELOAD_START, duration=timedelta(days=60), seed=SEED)
+    return encode((event for _, event in zip(range(count), stream, strict=False)), topics)
+
+
+async def produce(settings: Settings, records: Sequence[Record]) -> float:
+    from aiokafka import AIOKafkaProducer
+
+    producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), **PRODUCER_TUNING)
+    await producer.start()
+    began = time.perf_counter()
+    try:
+        pending = []
+        for topic, key, value in records:
+            pending.append(await producer.send(topic, value=value, key=key))
+            if len(pending) >= 10_000:
+                await asyncio.gather(*pending)
+                pending.clear()
+        await asyncio.gather(*pending)
+    finally:
+        await producer.stop()
+    return len(records) / (time.perf_counter() - began)
+
+
+def run_topics(tag: str, inputs: Topics) -> Topics:
+    """The inputs shared by every run, outputs and internal topics of one run's own."""
+    own = {name: f"bench-{tag}.{name}" for name in ("alerts", "deadletter", "ticks", "rekey")}
+    return inputs.model_copy(update=own)
+
+
+# -- (a) raw aiokafka -----------------------------------------------------------------
+
+
+async def raw_consume(settings: Settings, count: int) -> float:
+    """Events/s of a group-less aiokafka consumer decoding every value with json.loads."""
+    from aiokafka import AIOKafkaConsumer, TopicPartition
+
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=50
+    )
+    await consumer.start()
+    try:
+        await consumer.topics()
+        partitions = [
+            TopicPartition(topic, number)
+            for topic in settings.topics.inputs()
+            for number in sorted(consumer.partitions_for_topic(topic) or ())
+        ]
+        consumer.assign(partitions)
+        await consumer.seek_to_beginning(*partitions)
+        loads, seen = json.loads, 0
+        began: float | None = None
+        while seen < count:
+            batches = await consumer.getmany(timeout_ms=1000, max_records=10_000)
+            if began is None and batches:
+                began = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    loads(record.value)
+                seen += sum(len(records) for records in batches.values())
+        assert began is not None
+        return count / (time.perf_counter() - began)
+    finally:
+        await consumer.stop()
+
+
+# -- (b) bare Faust agent (child process) ---------------------------------------------
+
+
+def bare_faust(settings: Settings, count: int) -> float:
+    env = {
+        **os.environ,
+        "SLAMON_KAFKA_BROKERS": settings.bootstrap_servers,
+        "SLAMON_APP_ID": f"bench-bare-{uuid.uuid4().hex[:8]}",
+        "SLAMON_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+        "SLAMON_PARTITIONS": str(settings.partitions),
+    }
+    command = [sys.executable, "-m", "bench.live_faust", str(count), *settings.topics.inputs()]
+    done = subprocess.run(
+        command, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"bare Faust child failed:\n{done.stderr[-3000:]}")
+    result: dict[str, float] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result["events_per_s"]
+
+
+# -- (c), (d), (e) the worker -----------------------------------------------------------
+
+
+def scrape(port: int) -> dict[str, float]:
+    """Sums per metric name (labels summed over) from the worker's /metrics."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+            text = response.read().decode()
+    except OSError:
+        return {}
+    totals: dict[str, float] = collections.defaultdict(float)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            totals[sample.name] += sample.value
+    return totals
+
+
+def peak_rss_mb(pid: int | None) -> float:
+    with contextlib.suppress(OSError, TypeError):
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+@contextlib.contextmanager
+def py_spy(pid: int | None, out: Path, enabled: bool) -> Iterator[None]:
+    """Sample ``pid`` with py-spy (raw collapsed stacks) for the block; no-op without it."""
+    binary = Path(sys.executable).with_name("py-spy")
+    if not enabled or pid is None or not binary.exists():
+        yield
+        return
+    command = [str(binary), "record", "--pid", str(pid), "--format", "raw", "--rate", "200"]
+    spy = subprocess.Popen(
+        [*command, "--nonblocking", "--output", str(out)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield
+    finally:
+        spy.send_signal(signal.SIGINT)
+        try:
+            spy.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            spy.kill()
+            spy.wait()
+
+
+def worker_env(settings: Settings, topics: Topics, port: int, state: Path) -> dict[str, str]:
+    env = {
+        "SLAMON_KAFKA_BROKERS": settings.bootstrap_servers,
+        "SLAMON_APP_ID": f"bench-worker-{uuid.uuid4().hex[:8]}",
+        "SLAMON_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
+        "SLAMON_PARTITIONS": str(settings.partitions),
+        "SLAMON_METRICS_PORT": str(port),
+        "SLAMON_RULES_DIR": str(RULES),
+        "SLAMON_STATE_DIR": str(state),
+        "SLAMON_LOG_FORMAT": "json",
+    }
+    for name, topic in topics.model_dump().items():
+        env[f"SLAMON_TOPICS__{name.upper()}"] = topic
+    return env
+
+
+def wait_for(port: int, worker: WorkerProcess, until: Any, timeout_s: float) -> dict[str, float]:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if worker.returncode is not None:
+            raise RuntimeError(f"worker exited {worker.returncode}:\n{worker.log_tail()}")
+        metrics = scrape(port)
+        if metrics and until(metrics):
+            return metrics
+        time.sleep(0.5)  # a scrape costs the worker CPU: not too often
+    raise RuntimeError(f"worker did not get there in {timeout_s:.0f}s:\n{worker.log_tail()}")
+
+
+def processed(metrics: dict[str, float]) -> float:
+    return metrics.get("slamon_events_total", 0.0) + metrics.get("slamon_events_invalid_total", 0.0)
+
+
+def measure_worker(
+    broker: EmbeddedBroker,
+    settings: Settings,
+    agreements: Sequence[Agreement],
+    count: int,
+    scratch: Path,
+    *,
+    latency_s: float | None,
+    profile: Path | None,
+) -> tuple[WorkerRun, Latency | None]:
+    tag = uuid.uuid4().hex[:8]
+    topics = run_topics(tag, settings.topics)
+    broker.create_topics([topics.alerts, topics.deadletter, topics.ticks, topics.rekey],
+                         settings.partitions)  # fmt: skip
+    port = free_port()
+    env = worker_env(settings, topics, port, scratch / f"state-{tag}")
+    with WorkerProcess(env, scratch / f"worker-{tag}.log") as worker:
+        began = time.monotonic()
+        wait_for(port, worker, lambda m: processed(m) > 0, RUN_TIMEOUT_S)
+        first = time.perf_counter()
+        with py_spy(worker.pid, profile or scratch / "unused", profile is not None):
+            start_count = processed(scrape(port))
+            metrics = wait_for(port, worker, lambda m: processed(m) >= count, RUN_TIMEOUT_S)
+            seconds = time.perf_counter() - first
+        time.sleep(1.0)  # the catch-up flush: alerts held while lagging
+        metrics = scrape(port) or metrics
+        run = WorkerRun(
+            events_per_s=(count - start_count) / seconds,
+            seconds=seconds,
+            startup_s=first - began,
+            alerts=metrics.get("slamon_alerts_total", 0.0),
+            peak_rss_mb=peak_rss_mb(worker.pid),
+            events_processed=processed(metrics),
+        )
+        latency = None
+        if latency_s is not None:
+            settings_run = settings.model_copy(update={"topics": topics})
+            latency = asyncio.run(
+                measure_latency(settings_run, agreements, run.events_per_s / 2, latency_s)
+            )
+            latency.peak_rss_mb = peak_rss_mb(worker.pid)
+    return run, latency
+
+
+# -- (d) produce → alert latency --------------------------------------------------------
+
+
+def latency_records(
+    agreements: Sequence[Agreement], rate: float, seconds: float, topics: Topics
+) -> list[tuple[Record, str | None, float]]:
+    """Future chat traffic with probe chats: (record, probe chat id or None, event time).
+
+    Only chat events: a partition's watermark is its slowest *active* source's, so
+    traffic on one topic makes the event that fires a probe's breach the first one
+    on the probe's partition past the deadline plus the lateness.
+    """
+    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
+    wanted = int(rate * seconds) + 1
+    stream = simulate(agreements, start=start, duration=timedelta(days=60), seed=SEED + 1)
+    chats = (event for event in stream if event["type"].startswith("chat."))
+    events = [event for _, event in zip(range(wanted), chats, strict=False)]
+    every = max(1, int(rate / PROBES_PER_S))
+    out: list[tuple[Record, str | None, float]] = []
+    for index, event in enumerate(events):
+        ts = datetime.fromisoformat(event["ts"].replace("Z", "+00:00")).timestamp()
+        out.append((encode(iter([event]), topics)[0], None, ts))
+        if index % every == 0:
+            probe_id = f"probe-{uuid.uuid4().hex[:12]}"
+            probe = {
+                "event_id": probe_id,
+                "type": "chat.started",
+                "ts": event["ts"],
+                "contract_id": PROBE_CONTRACT,
+                "chat_id": probe_id,
+            }
+            out.append((encode(iter([probe]), topics)[0], probe_id, ts))
+    return out
+
+
+async def measure_latency(
+    settings: Settings, agreements: Sequence[Agreement], rate: float, seconds: float
+) -> Latency:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    plan = latency_records(agreements, rate, seconds, settings.topics)
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
+    )
+    await consumer.start()
+    await consumer.topics()
+    alert_partitions = [
+        TopicPartition(settings.topics.alerts, number)
+        for number in sorted(consumer.partitions_for_topic(settings.topics.alerts) or ())
+    ]
+    consumer.assign(alert_partitions)
+    await consumer.seek_to_end(*alert_partitions)
+    breached: dict[str, float] = {}
+
+    async def read_alerts() -> None:
+        while True:
+            batches = await consumer.getmany(timeout_ms=100)
+            now = time.perf_counter()
+            for records in batches.values():
+                for record in records:
+                    alert = json.loads(record.value)
+                    subject = alert.get("subject", {}).get("id", "")
+                    if alert.get("state") == "breached" and subject.startswith("probe-"):
+                        breached.setdefault(subject, now)
+
+    reader = asyncio.create_task(read_alerts())
+    producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), acks="all", linger_ms=1)
+    await producer.start()
+    sent: list[tuple[str | None, float, float, Any]] = []  # probe, ts, sent at, future
+    began = time.perf_counter()
+    try:
+        for index, ((topic, key, value), probe, ts) in enumerate(plan):
+            due = began + index / rate
+            delay = due - time.perf_counter()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            future = await producer.send(topic, value=value, key=key)
+            sent.append((probe, ts, time.perf_counter(), future))
+        await producer.flush()
+        elapsed = time.perf_counter() - began
+        metadata = [await future for *_, future in sent]
+        await asyncio.sleep(3.0)  # the last breaches
+    finally:
+        reader.cancel()
+        await asyncio.gather(reader, return_exceptions=True)
+        await producer.stop()
+        await consumer.stop()
+    samples = probe_latencies(sent, metadata, breached)
+    return Latency(
+        target_rate=rate,
+        achieved_rate=len(plan) / elapsed,
+        events=len(plan),
+        probes=sum(1 for probe, *_ in sent if probe),
+        measured=len(samples),
+        p50_ms=percentile(samples, 50),
+        p99_ms=percentile(samples, 99),
+        max_ms=max(samples) if samples else None,
+        samples_ms=samples,
+    )
+
+
+def probe_latencies(
+    sent: Sequence[tuple[str | None, float, float, Any]],
+    metadata: Sequence[Any],
+    breached: dict[str, float],
+) -> list[float]:
+    """For each probe: breach read time minus the send time of the event that caused it.
+
+    That event is the first one sent after the probe on the probe's partition whose
+    event time puts the watermark (max event time - lateness) past the deadline.
+    """
+    samples = []
+    for index, (probe, ts, _, _) in enumerate(sent):
+        if probe is None or probe not in breached:
+            continue
+        partition = metadata[index].partition  # the same number in every input topic
+        due = ts + PROBE_DEADLINE_S + LATENESS_S
+        for later in range(index + 1, len(sent)):
+            if metadata[later].partition != partition:
+                continue
+            if sent[later][1] > due:
+                samples.append((breached[probe] - sent[later][2]) * 1000)
+                break
+    return sorted(samples)
+
+
+def percentile(samples: Sequence[float], q: float) -> float | None:
+    if not samples:
+        return None
+    if len(samples) == 1:
+        return samples[0]
+    return statistics.quantiles(samples, n=100, method="inclusive")[int(q) - 1]
+
+
+# -- report -------------------------------------------------------------------------------
+
+
+def median(values: Sequence[float]) -> float:
+    return statistics.median(values) if values else 0.0
+
+
+def report(result: dict[str, Any]) -> None:
+    raw = result["raw_aiokafka"]["median_events_per_s"]
+    table = Table(
+        title=f"bench.live: {result['events']:,} events, {result['partitions']} partitions"
+    )
+    for column in ("measurement", "events/s (median)", "vs raw", "runs"):
+        table.add_column(column, justify="left" if column == "measurement" else "right")
+    for label, key in (
+        ("(a) raw aiokafka + json", "raw_aiokafka"),
+        ("(b) bare Faust agent", "bare_faust"),
+        ("(c) slamon worker", "worker"),
+    ):
+        entry = result[key]
+        runs = ", ".join(f"{value:,.0f}" for value in entry["runs_events_per_s"])
+        ratio = entry["median_events_per_s"] / raw if raw else 0.0
+        table.add_row(label, f"{entry['median_events_per_s']:,.0f}", f"{ratio:.3f}", runs)
+    console.print(table)
+    latency = result.get("latency")
+    if latency:
+        console.print(
+            f"(d) produce→alert at {latency['achieved_rate']:,.0f} events/s "
+            f"(half of (c) = {latency['target_rate']:,.0f}): p50 {_ms(latency['p50_ms'])}, "
+            f"p99 {_ms(latency['p99_ms'])}, max {_ms(latency['max_ms'])} "
+            f"over {latency['measured']} of {latency['probes']} probes"
+        )
+    worker = result["worker"]
+    console.print(
+        f"(e) worker peak RSS {worker['peak_rss_mb']:.0f} MB after (c)"
+        + (f", {latency['peak_rss_mb']:.0f} MB after (d)" if latency else "")
+        + f"; alerts produced in (c): {worker['alerts']:,.0f}"
+    )
+    profile = result.get("profile")
+    if profile:
+        console.print(
+            f"where the worker's busy time goes in (c) ({profile['samples']} py-spy samples, "
+            f"{profile['idle_share'] * 100:.0f} % idle waits left out):"
+        )
+        for name, share in profile["by_component"].items():
+            console.print(f"  {name:<42} {share * 100:5.1f} %")
+
+
+def _ms(value: float | None) -> str:
+    return "-" if value is None else f"{value:.0f} ms"
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    args = parse_args(argv)
+    agreements, problems = load_rules([RULES])
+    if problems or not agreements:
+        raise SystemExit(f"rules problems: {problems}")
+    tag = uuid.uuid4().hex[:6]
+    inputs = Topics(**{name: f"bench-{tag}.{name}" for name in Topics.model_fields})
+    with (
+        tempfile.TemporaryDirectory(prefix="slamon-bench-") as scratch_dir,
+        EmbeddedBroker() as broker,
+    ):
+        scratch = Path(scratch_dir)
+        settings = Settings(
+            kafka_brokers=[broker.bootstrap_servers], topics=inputs, partitions=args.partitions
+        )
+        broker.create_topics(inputs.inputs(), args.partitions)
+        console.print(f"simulating {args.events:,} events for {len(agreements)} agreements")
+        records = preload_records(agreements, args.events, inputs)
+        produce_rate = asyncio.run(produce(settings, records))
+        console.print(f"preloaded {len(records):,} events at {produce_rate:,.0f}/s")
+        count = len(records)
+        del records
+
+        raw = [asyncio.run(raw_consume(settings, count)) for _ in range(args.repeat)]
+        console.print(f"(a) raw aiokafka: {[round(r) for r in raw]}")
+        bare = [bare_faust(settings, count) for _ in range(args.faust_repeat)]
+        console.print(f"(b) bare Faust: {[round(r) for r in bare]}")
+        runs: list[WorkerRun] = []
+        latency: Latency | None = None
+        profile_path = scratch / "py-spy.txt" if args.profile else None
+        for index in range(args.worker_repeat):
+            last = index == args.worker_repeat - 1
+            run, measured = measure_worker(
+                broker, settings, agreements, count, scratch,
+                latency_s=args.latency_s if last else None,
+                profile=profile_path if last else None,
+            )  # fmt: skip
+            runs.append(run)
+            latency = measured or latency
+            console.print(f"(c) worker run {index + 1}: {run.events_per_s:,.0f} events/s")
+        profile = (
+            summarize_raw(profile_path.read_text())
+            if profile_path is not None and profile_path.exists()
+            else None
+        )
+    write_results(args, count, produce_rate, raw, bare, runs, latency, profile)
+
+
+def write_results(
+    args: Args,
+    count: int,
+    produce_rate: float,
+    raw: list[float],
+    bare: list[float],
+    runs: list[WorkerRun],
+    latency: Latency | None,
+    profile: ProfileSummary | None,
+) -> None:
+    raw_median = median(raw)
+    worker_median = median([run.events_per_s for run in runs])
+    result: dict[str, Any] = {
+        "command": "python -m bench.live " + " ".join(sys.argv[1:]),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "events": count,
+        "partitions": args.partitions,
+        "produce_events_per_s": produce_rate,
+        "raw_aiokafka": {"median_events_per_s": raw_median, "runs_events_per_s": raw},
+        "bare_faust": {
+            "median_events_per_s": median(bare),
+            "runs_events_per_s": bare,
+            "ratio_vs_raw": median(bare) / raw_median,
+        },
+        "worker": {
+            "median_events_per_s": worker_median,
+            "runs_events_per_s": [run.events_per_s for run in runs],
+            "ratio_vs_raw": worker_median / raw_median,
+            "ratio_vs_bare_faust": worker_median / median(bare) if bare else None,
+            "alerts": runs[-1].alerts,
+            "peak_rss_mb": max(run.peak_rss_mb for run in runs),
+            "runs": [asdict(run) for run in runs],
+        },
+        "latency": asdict(latency) if latency else None,
+        "profile": asdict(profile) if profile else None,
+        "cpus": os.cpu_count(),
+        "python": sys.version.split()[0],
+    }
+    RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    report(result)
+    console.print(f"results in {RESULTS.relative_to(ROOT)}")
+
+
+if __name__ == "__main__":
+    main()
