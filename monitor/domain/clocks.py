@@ -10,6 +10,12 @@ lateness give exactly the same deadlines and alerts.
 Alerts and statistics are derived from the cycles and the watermark by
 :func:`cycle_effects`; what was already emitted is remembered per cycle so that
 re-deriving never repeats an alert.
+
+On the hot path the engine keeps one :class:`CycleWalker` per item and objective:
+an event appended at the end of the log (the common case) is one step of the
+walk, and only an event that lands inside the log re-derives the item from
+scratch. A cycle caches its :class:`Timing` until its pauses change. Walkers and
+timings are derived data: they are not part of the engine's snapshot.
 """
 
 from __future__ import annotations
@@ -63,6 +69,8 @@ class Cycle:
     stop: float | None = None
     ended: float | None = None
     pauses: list[list[float | None]] = field(default_factory=list)
+    timing: Timing | None = None  # cache: a function of start and pauses only
+    flag: str = ""  # "<objective id>|<start>", where its emitted effects are remembered
 
     @property
     def key(self) -> str:
@@ -103,81 +111,158 @@ def item_attributes(log: list[LogEntry], until: float) -> Attributes | None:
 
 def derive_cycles(log: list[LogEntry], objective: ItemObjective) -> list[Cycle]:
     """Walk an item's sorted log and return the clock cycles of one objective."""
-    kind = objective.kind
-    pause_on = objective.pause_on
-    attrs: Attributes | None = None
-    matched = False
-    status = "new"
-    responded = False
-    current: Cycle | None = None
-    cycles: list[Cycle] = []
+    walker = CycleWalker(objective)
+    for entry in log:
+        walker.feed(entry)
+    return walker.cycles
 
-    def start(ts: float) -> Cycle:
-        cycle = Cycle(start=ts, active_from=ts if matched else None)
-        if status in pause_on:
+
+class CycleWalker:
+    """:func:`derive_cycles` as a machine fed one log entry at a time.
+
+    Feeding the entries of a sorted log in order gives the same cycles as deriving
+    them at once, so an entry appended at the end of the log (the common case) costs
+    one step instead of a walk of the whole log. ``dead`` says the item's fixed
+    attributes (channel, category, queue, labels) exclude the objective for good:
+    none of its cycles can ever apply.
+    """
+
+    __slots__ = (
+        "attrs",
+        "current",
+        "cycles",
+        "dead",
+        "due",
+        "fresh",
+        "kind",
+        "matched",
+        "objective",
+        "pause_on",
+        "responded",
+        "status",
+    )
+
+    def __init__(self, objective: ItemObjective) -> None:
+        self.objective = objective
+        self.kind = objective.kind
+        self.pause_on = objective.pause_on
+        self.attrs: Attributes | None = None
+        self.matched = False
+        self.status = "new"
+        self.responded = False
+        self.current: Cycle | None = None
+        self.cycles: list[Cycle] = []
+        self.dead = False
+        # Kept by the owner: the next instant any cycle needs a look, valid while fresh
+        # (fresh means: computed since the cycles last changed).
+        self.due: float | None = None
+        self.fresh = False
+
+    def _start(self, ts: float) -> Cycle:
+        cycle = Cycle(start=ts, active_from=ts if self.matched else None)
+        cycle.flag = f"{self.objective.id}|{ts!r}"
+        if self.status in self.pause_on:
             cycle.pauses.append([ts, None])
-        cycles.append(cycle)
+        self.cycles.append(cycle)
         return cycle
 
-    for ts, _rank, _eid, op, arg in log:
+    def feed(self, entry: LogEntry) -> bool:
+        """Step over one more entry; False when no cycle changed (nothing new to decide)."""
+        if self.dead:
+            return False
+        ts, _rank, _eid, op, arg = entry
+        kind = self.kind
+        current = self.current
         if op == CREATE:
-            if attrs is not None:
-                continue
+            if self.attrs is not None:
+                return False
             channel, priority, category, queue, labels = arg
-            attrs = Attributes(channel, priority, category, queue, dict(labels))
-            matched = _matches(objective, attrs)
+            created = self.attrs = Attributes(channel, priority, category, queue, labels)
+            if excluded_for_good(self.objective, created):
+                self.dead = True
+                return True
+            self.matched = _matches(self.objective, created)
             if kind != "next_response":
-                current = start(ts)
-            continue
+                self.current = self._start(ts)
+            self.fresh = False
+            return True
+        attrs = self.attrs
         if attrs is None:
-            continue
+            return False
+        pause_on = self.pause_on
+        changed = False
         if op == PRIORITY:
             attrs.priority = arg
-            now_matched = _matches(objective, attrs)
-            if now_matched != matched:
-                matched = now_matched
+            now_matched = _matches(self.objective, attrs)
+            if now_matched != self.matched:
+                self.matched = now_matched
+                changed = True
                 if current is not None:
-                    if matched:
+                    if now_matched:
                         current.active_from = ts
                         current.ended = None
                     elif current.active_from is not None:
                         current.ended = ts
         elif op == STATUS:
+            status = self.status
             was_paused, now_paused = status in pause_on, arg in pause_on
-            status = arg
+            self.status = arg
             if current is not None and was_paused != now_paused:
                 _toggle_pause(current, ts, now_paused)
+                changed = True
             if arg in DONE_STATUSES and current is not None:
                 _stop(current, ts)
-                current = None
+                self.current = None
+                changed = True
         elif op == AGENT_REPLY:
-            responded = True
+            self.responded = True
             if kind != "resolution" and current is not None:
                 _stop(current, ts)
-                current = None
+                self.current = None
+                changed = True
         elif op == CUSTOMER_REPLY:
             if (
                 kind == "next_response"
                 and current is None
-                and responded
-                and status not in DONE_STATUSES
+                and self.responded
+                and self.status not in DONE_STATUSES
             ):
-                current = start(ts)
+                self.current = self._start(ts)
+                changed = True
         elif op == REOPEN:
-            if current is not None and status in pause_on:
+            if current is not None and self.status in pause_on:
                 _toggle_pause(current, ts, False)
-            status = "open"
+                changed = True
+            self.status = "open"
             if kind == "resolution" and current is None:
-                current = start(ts)
+                self.current = self._start(ts)
+                changed = True
         elif op == END:
             if kind == "resolution" and current is not None:
                 _stop(current, ts)
-                current = None
+                self.current = None
+                changed = True
         elif op == ABANDON and current is not None:
             if current.ended is None:
                 current.ended = ts
-            current = None
-    return cycles
+            self.current = None
+            changed = True
+        if changed:
+            self.fresh = False
+        return changed
+
+
+def excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
+    """Only the priority of an item changes: a mismatch on anything else is final."""
+    match = objective.match
+    if match.channel is not None and attrs.channel not in match.channel:
+        return True
+    if match.category is not None and attrs.category not in match.category:
+        return True
+    if match.queue is not None and attrs.queue not in match.queue:
+        return True
+    labels = attrs.attributes
+    return not all(labels.get(name) in allowed for name, allowed in match.attributes)
 
 
 def _matches(objective: ItemObjective, attrs: Attributes) -> bool:
@@ -193,8 +278,10 @@ def _matches(objective: ItemObjective, attrs: Attributes) -> bool:
 def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
     if paused:
         cycle.pauses.append([ts, None])
+        cycle.timing = None
     elif cycle.pauses and cycle.pauses[-1][1] is None:
         cycle.pauses[-1][1] = ts
+        cycle.timing = None
 
 
 def _stop(cycle: Cycle, ts: float) -> None:
@@ -202,6 +289,7 @@ def _stop(cycle: Cycle, ts: float) -> None:
         cycle.stop = ts
     if cycle.pauses and cycle.pauses[-1][1] is None:
         cycle.pauses[-1][1] = ts
+        cycle.timing = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,9 +1,20 @@
-"""The runtime state of one contract: window trackers, item clocks, period trackers."""
+"""The runtime state of one contract: window trackers, item clocks, period trackers.
+
+The snapshot (``to_state``) holds only plain data: item logs, emitted-effect flags and
+due instants, contact records, tracker sums. Everything else kept here is derived
+from it and rebuilt lazily after ``load_state``: the per-item clock walkers (with
+their cached timings and dues), the expiry heap, the objectives an item's fixed
+attributes allow, and the minute the trackers were last brought to. Those caches
+are what keeps the per-event work small: an event that changes no clock cycle of
+its item costs no refresh, and a refresh recomputes only the walkers whose cycles
+changed or whose due instant passed.
+"""
 
 from __future__ import annotations
 
 import heapq
 import math
+from collections.abc import Callable
 from typing import Any, Final
 
 from monitor.domain import clocks
@@ -14,18 +25,19 @@ from monitor.domain.agreement import (
     WindowObjective,
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
-from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
-from monitor.domain.events import Event, ServiceStatus, SurveyResponse
+from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
+from monitor.domain.events import EVENT_TYPES, Fields
+from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
     call_contribution,
-    handle_contribution,
     survey_contribution,
 )
 
 ITEM_RETENTION: Final = 7 * 86400.0
+_ELIGIBLE_CACHE_SIZE: Final = 4096
 CALL, CHAT, TICKET = "call", "chat", "ticket"
 
 # Contact record fields (a list, so state stays plain JSON):
@@ -59,7 +71,8 @@ class ContractRuntime:
         self.contract_id = agreement.contract_id
         labels = dict(agreement.labels)
         self.windows: dict[str, WindowTracker] = {}
-        self.contact_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.left_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.handle_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
         self.survey_windows: list[WindowTracker] = []
         self.item_objectives: dict[str, list[ItemObjective]] = {TICKET: [], CHAT: [], CALL: []}
         self.availability: dict[str, list[AvailabilityTracker]] = {}
@@ -78,7 +91,19 @@ class ContractRuntime:
                 )
                 self.availability.setdefault(objective.service, []).append(tracker)
                 self.periods.append(tracker)
+        self.window_list = list(self.windows.values())
+        handlers = {"call": self._call, "chat": self._chat, "ticket": self._ticket}
+        self._handlers: dict[str, Callable[[Fields, float, float], list[Alert]]] = {
+            kind: handlers[family]
+            for kind in EVENT_TYPES
+            if (family := kind.partition(".")[0]) in handlers
+        } | {"survey.response": self._survey, "service.status": self._service}
         self.items: dict[str, dict[str, Any]] = {}
+        self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
+        self._expiry = ItemExpiry()  # derived from the items' logs
+        # derived: the minute every window and month tracker was last brought to
+        self.trackers_minute: int | None = None
+        self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
         self.chats: dict[str, list[Any]] = {}
@@ -92,10 +117,16 @@ class ContractRuntime:
             self.survey_windows.append(tracker)
             return
         channels = objective.match.channel
+        media = []
         if channels is None or "phone" in channels:
-            self.contact_windows[CALL].append(tracker)
+            media.append(CALL)
         if channels is not None and "chat" in channels:
-            self.contact_windows[CHAT].append(tracker)
+            media.append(CHAT)
+        for medium in media:
+            if objective.kind == "average_handle_time":
+                self.handle_windows[medium].append(tracker)
+            else:
+                self.left_windows[medium].append(tracker)
 
     def _add_item_objective(self, objective: ItemObjective, labels: dict[str, str]) -> None:
         self.item_objectives[TICKET].append(objective)
@@ -121,57 +152,57 @@ class ContractRuntime:
 
     # -- events ------------------------------------------------------------------
 
-    def apply(self, event: Event, ts: float, watermark: float) -> list[Alert]:
+    def apply(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
             self.earliest = ts
+            self.trackers_minute = None
             for tracker in self.periods:
                 tracker.start_at(ts)
-        kind = event.type
-        family = kind.partition(".")[0]
-        if family == "call":
-            return self._call(event, ts, watermark)
-        if family == "chat":
-            return self._chat(event, ts, watermark)
-        if family == "ticket":
-            return self._ticket(event, ts, watermark)
-        if isinstance(event, SurveyResponse):
-            self._survey(event, ts)
-        elif isinstance(event, ServiceStatus):
-            for availability in self.availability.get(event.service, ()):
-                availability.record(ts, event.status)
+        return self._handlers[event["type"]](event, ts, watermark)
+
+    def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        for availability in self.availability.get(event["service"], ()):
+            availability.record(ts, event["status"])
         return []
 
-    def _survey(self, event: SurveyResponse, ts: float) -> None:
+    def _survey(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         for window in self.survey_windows:
-            if self._window_matches(window, event.queue, event.attributes):
-                contribution = survey_contribution(window.objective, event.score, event.scale_max)
+            if window.selects_all or _window_matches(window, event["queue"], event["attributes"]):
+                contribution = survey_contribution(
+                    window.objective, event["score"], event["scale_max"]
+                )
                 if contribution is not None:
                     window.add(ts, contribution)
+        return []
 
-    def _call(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
-        call_id = event.call_id
+    def _call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
+        call_id = event["call_id"]
         if kind == "call.offered":
             self._contact_offered(self.calls, CALL, call_id, ts, event)
             op = clocks.CREATE
         elif kind == "call.ended":
-            self._contact_ended(self.calls, CALL, call_id, ts, event.handle_s)
+            self._contact_ended(self.calls, CALL, call_id, ts, event["handle_s"])
             op = clocks.END
         else:
             answered = kind == "call.answered"
-            self._contact_left(self.calls, CALL, call_id, ts, answered, event.wait_s, event)
+            self._contact_left(self.calls, CALL, call_id, ts, answered, event["wait_s"], event)
             op = _CALL_OPS[kind]
         if not self.item_objectives[CALL]:
             return []
-        arg = ["phone", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        arg = (
+            ["phone", None, None, event["queue"], event["attributes"]]
+            if op == clocks.CREATE
+            else None
+        )
         return self._item_event(
-            CALL, call_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            CALL, call_id, [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
-    def _chat(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
-        chat_id = event.chat_id
+    def _chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
+        chat_id = event["chat_id"]
         if kind == "chat.started":
             self._contact_offered(self.chats, CHAT, chat_id, ts, event)
             op = clocks.CREATE
@@ -186,48 +217,58 @@ class ContractRuntime:
                     self._contact_left(self.chats, CHAT, chat_id, ts, answered, None, event)
         if not self.item_objectives[CHAT]:
             return []
-        arg = ["chat", None, None, event.queue, event.attributes] if op == clocks.CREATE else None
+        arg = (
+            ["chat", None, None, event["queue"], event["attributes"]]
+            if op == clocks.CREATE
+            else None
+        )
         return self._item_event(
-            CHAT, chat_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            CHAT, chat_id, [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
-    def _ticket(self, event: Any, ts: float, watermark: float) -> list[Alert]:
-        kind = event.type
+    def _ticket(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        kind = event["type"]
         arg: Any = None
         if kind == "ticket.created":
             op = clocks.CREATE
-            arg = [event.channel, event.priority, event.category, event.queue, event.attributes]
+            arg = [
+                event["channel"],
+                event["priority"],
+                event["category"],
+                event["queue"],
+                event["attributes"],
+            ]
         elif kind == "ticket.agent_reply":
-            if not event.public:
+            if not event["public"]:
                 return []
             op = clocks.AGENT_REPLY
         elif kind == "ticket.status_changed":
-            op, arg = clocks.STATUS, event.status
+            op, arg = clocks.STATUS, event["status"]
         elif kind == "ticket.priority_changed":
-            op, arg = clocks.PRIORITY, event.priority
+            op, arg = clocks.PRIORITY, event["priority"]
         else:
             op = _TICKET_OPS[kind]
         if not self.item_objectives[TICKET]:
             return []
         return self._item_event(
-            TICKET, event.ticket_id, [ts, clocks.RANK[op], event.event_id, op, arg], watermark
+            TICKET, event["ticket_id"], [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
 
     # -- calls and chats leaving the queue (window objectives) -------------------
 
     def _contact_offered(
-        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Any
+        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Fields
     ) -> None:
         record = store.get(contact_id)
         if record is None:
             record = store[contact_id] = _new_record()
-            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event.queue, event.attributes
+            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event["queue"], event["attributes"]
             return
         if record[OFFERED] is not None:
             return
         record[OFFERED] = ts
         if record[QUEUE] is None:
-            record[QUEUE] = event.queue
+            record[QUEUE] = event["queue"]
         if record[LEFT] is not None and record[WAIT_MS] is None:
             record[WAIT_MS] = max(0, round((record[LEFT] - ts) * 1000))
             self._count_left(media, record)
@@ -242,7 +283,7 @@ class ContractRuntime:
         ts: float,
         answered: bool,
         wait_s: float | None,
-        event: Any,
+        event: Fields,
     ) -> None:
         record = store.get(contact_id)
         if record is None:
@@ -251,10 +292,10 @@ class ContractRuntime:
             return
         record[LEFT] = ts
         record[ANSWERED] = answered
-        if event.queue is not None:
-            record[QUEUE] = event.queue
-        if event.attributes:
-            record[ATTRS] = event.attributes
+        if event["queue"] is not None:
+            record[QUEUE] = event["queue"]
+        if event["attributes"]:
+            record[ATTRS] = event["attributes"]
         if wait_s is not None:
             record[WAIT_MS] = round(wait_s * 1000)
         elif record[OFFERED] is not None:
@@ -270,8 +311,8 @@ class ContractRuntime:
         if record[COUNTED]:
             return
         record[COUNTED] = True
-        for tracker in self.contact_windows[media]:
-            if not self._window_matches(tracker, record[QUEUE], record[ATTRS]):
+        for tracker in self.left_windows[media]:
+            if not (tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS])):
                 continue
             contribution = call_contribution(
                 tracker.objective, answered=record[ANSWERED], wait_ms=record[WAIT_MS]
@@ -306,18 +347,9 @@ class ContractRuntime:
             if not record[ANSWERED]:
                 return
             handle_ms = max(0, round((record[ENDED] - record[LEFT]) * 1000))
-        for tracker in self.contact_windows[media]:
-            if self._window_matches(tracker, record[QUEUE], record[ATTRS]):
-                contribution = handle_contribution(tracker.objective, handle_ms)
-                if contribution is not None:
-                    tracker.add(record[ENDED], contribution)
-
-    @staticmethod
-    def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
-        match = tracker.objective.match
-        if match.queue is not None and queue not in match.queue:
-            return False
-        return all(attrs.get(name) in allowed for name, allowed in match.attributes)
+        for tracker in self.handle_windows[media]:
+            if tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS]):
+                tracker.add(record[ENDED], (handle_ms, 1))
 
     # -- item clocks -------------------------------------------------------------
 
@@ -328,38 +360,101 @@ class ContractRuntime:
         item = self.items.get(key)
         if item is None:
             item = self.items[key] = {"log": [], "fx": {}, "due": None}
-        clocks.insert_entry(item["log"], entry)
+        log = item["log"]
+        if not log or _sort_key(log[-1]) < _sort_key(entry):
+            log.append(entry)
+            if len(log) == 1 or entry[0] != log[-2][0]:
+                self._expiry.touched(key, entry[0])
+            walkers = self._walkers.get(key)
+            if walkers is not None:
+                changed = False
+                for walker in walkers:
+                    if walker.feed(entry):
+                        changed = True
+                if not changed:
+                    # Same cycles as at the item's last refresh, and nothing of theirs was
+                    # due since (the due heap would have woken it): nothing new to decide.
+                    return []
+        else:
+            clocks.insert_entry(log, entry)
+            self._walkers.pop(key, None)
         alerts: list[Alert] = []
-        self._refresh(key, item, watermark, alerts)
+        self._refresh(key, kind, item, watermark, alerts)
         return alerts
 
+    def item_walkers(
+        self, key: str, kind: str, log: list[LogEntry], *, keep: bool = True
+    ) -> list[CycleWalker]:
+        """The item's clock machines per objective, derived from its log once and kept."""
+        walkers = self._walkers.get(key)
+        if walkers is None:
+            walkers = [CycleWalker(objective) for objective in self._eligible(kind, log)]
+            for entry in log:
+                for walker in walkers:
+                    walker.feed(entry)
+            if keep:
+                self._walkers[key] = walkers
+        return walkers
+
+    def _eligible(self, kind: str, log: list[LogEntry]) -> list[ItemObjective]:
+        """The objectives an item can ever meet, known once its log starts with its creation."""
+        objectives = self.item_objectives[kind]
+        first = log[0]
+        if first[3] != clocks.CREATE:
+            return objectives
+        channel, _priority, category, queue, labels = first[4]
+        signature = (kind, channel, category, queue, tuple(labels.items()))
+        eligible = self._eligible_by_signature.get(signature)
+        if eligible is None:
+            if len(self._eligible_by_signature) >= _ELIGIBLE_CACHE_SIZE:
+                self._eligible_by_signature.clear()
+            attrs = clocks.Attributes(channel, None, category, queue, labels)
+            eligible = [o for o in objectives if not clocks.excluded_for_good(o, attrs)]
+            self._eligible_by_signature[signature] = eligible
+        return eligible
+
     def _refresh(
-        self, key: str, item: dict[str, Any], watermark: float, alerts: list[Alert]
+        self, key: str, kind: str, item: dict[str, Any], watermark: float, alerts: list[Alert]
     ) -> None:
-        kind, _, item_id = key.partition(":")
         log = item["log"]
         fx: dict[str, list[int]] = item["fx"]
         next_due: float | None = None
-        for objective in self.item_objectives[kind]:
+        for walker in self.item_walkers(key, kind, log):
+            if walker.dead:
+                continue
+            if walker.fresh and (walker.due is None or walker.due >= watermark):
+                # Same cycles as when its due was computed, and that is not reached yet.
+                if walker.due is not None and (next_due is None or walker.due < next_due):
+                    next_due = walker.due
+                continue
+            walker_due: float | None = None
+            objective = walker.objective
             warn_at = self.warn_at[objective.id]
-            for cycle in clocks.derive_cycles(log, objective):
+            for cycle in walker.cycles:
                 if cycle.active_from is None:
                     continue
-                flag_key = f"{objective.id}|{cycle.key}"
+                flag_key = cycle.flag
                 flags = fx.get(flag_key)
                 if flags is None:
                     flags = clocks.new_flags()
                 if _settled(cycle, flags, watermark):
                     continue
-                timing = clocks.cycle_timing(cycle, objective, warn_at)
+                timing = cycle.timing
+                if timing is None:
+                    timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
                 before = list(flags)
                 effects, due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at)
                 if flags != before:
                     fx[flag_key] = flags
                 for effect in effects:
-                    self._item_effect(kind, item_id, log, objective, cycle, timing, effect, alerts)
-                if due is not None and (next_due is None or due < next_due):
-                    next_due = due
+                    self._item_effect(
+                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
+                    )
+                if due is not None and (walker_due is None or due < walker_due):
+                    walker_due = due
+            walker.due, walker.fresh = walker_due, True
+            if walker_due is not None and (next_due is None or walker_due < next_due):
+                next_due = walker_due
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
@@ -449,18 +544,27 @@ class ContractRuntime:
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
         due = self.due
-        refreshed: set[str] = set()
-        while due and due[0][0] < watermark:
-            instant, key = heapq.heappop(due)
-            item = self.items.get(key)
-            if item is None or item["due"] != instant or key in refreshed:
-                continue
-            refreshed.add(key)
-            self._refresh(key, item, watermark, alerts)
-        for tracker in self.windows.values():
-            tracker.advance(watermark, alerts)
+        if due and due[0][0] < watermark:
+            refreshed: set[str] = set()
+            while due and due[0][0] < watermark:
+                instant, key = heapq.heappop(due)
+                item = self.items.get(key)
+                if item is None or item["due"] != instant or key in refreshed:
+                    continue
+                refreshed.add(key)
+                self._refresh(key, key.partition(":")[0], item, watermark, alerts)
+        minute = int(watermark // 60)
+        if minute == self.trackers_minute:
+            return  # trackers were brought to this minute and no start moved since
+        for tracker in self.window_list:
+            boundary = tracker.next_boundary
+            if boundary is None or boundary <= minute:
+                tracker.advance(watermark, alerts)
         for period in self.periods:
-            period.advance(watermark, alerts)
+            next_minute = period.next_minute
+            if next_minute is not None and next_minute < minute:
+                period.advance(watermark, alerts)
+        self.trackers_minute = minute
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):
@@ -468,16 +572,9 @@ class ContractRuntime:
             for cid in stale:
                 del store[cid]
         retention = watermark - ITEM_RETENTION
-        finished = [
-            key
-            for key, item in self.items.items()
-            if item["due"] is None
-            and item["log"]
-            and item["log"][-1][0] < retention
-            and _finished(item["log"])
-        ]
-        for key in finished:
+        for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
+            self._walkers.pop(key, None)
 
     def to_state(self) -> dict[str, Any]:
         return {
@@ -498,6 +595,9 @@ class ContractRuntime:
         for tracker, tracker_state in zip(self.periods, state["periods"], strict=False):
             tracker.load_state(tracker_state)
         self.items = state["items"]
+        self._walkers.clear()
+        self.trackers_minute = None
+        self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)
         self.calls = state["calls"]
@@ -508,6 +608,17 @@ class ContractRuntime:
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
 
 
+def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
+    match = tracker.objective.match
+    if match.queue is not None and queue not in match.queue:
+        return False
+    return all(attrs.get(name) in allowed for name, allowed in match.attributes)
+
+
+def _sort_key(entry: LogEntry) -> tuple[float, int, str]:
+    return entry[0], entry[1], entry[2]
+
+
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
     """Nothing more can happen to this cycle: skip the calendar work."""
     finish = cycle.finish
@@ -516,6 +627,10 @@ def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
     if flags[clocks.ALERTED] and not flags[clocks.RESOLVED]:
         return False
     return bool(flags[clocks.DECIDED])
+
+
+def _finished_item(item: dict[str, Any]) -> bool:
+    return _finished(item["log"])
 
 
 def _finished(log: list[LogEntry]) -> bool:

@@ -22,7 +22,7 @@ from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
-from monitor.domain.events import Event
+from monitor.domain.events import Event, Fields
 from monitor.domain.status import ObjectiveStatus, contract_status
 
 STATE_VERSION: Final = 1
@@ -69,23 +69,27 @@ class Engine:
         self._seen: dict[str, int] = {}
         self._seen_by_hour: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
+        self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
+        self._minute_end = -math.inf  # derived: the minute boundary after the watermark
 
     # -- the two ways in ----------------------------------------------------------
 
     def apply(self, event: Event) -> list[Alert]:
         """Apply one event, then advance the watermark; returns the alerts it caused."""
+        ts = event.ts.timestamp()
+        fields: Fields = event.__dict__  # the model's fields by name, without copying
         counters = self.counters
         counters.total += 1
-        ts = event.ts.timestamp()
-        event_id = event.event_id
+        event_id = fields["event_id"]
         if event_id in self._seen:
             counters.duplicates += 1
             return []
-        contract = self.contracts.get(event.contract_id)
+        contract_id = fields["contract_id"]
+        contract = self.contracts.get(contract_id)
         if contract is None:
             counters.unknown_contract += 1
             unknown = self.unknown_contracts
-            unknown[event.contract_id] = unknown.get(event.contract_id, 0) + 1
+            unknown[contract_id] = unknown.get(contract_id, 0) + 1
             return []
         if ts < self.watermark:
             counters.late += 1
@@ -99,13 +103,19 @@ class Engine:
             self._seen_by_hour[hour] = [event_id]
         else:
             bucket.append(event_id)
-        contract.apply(event, ts, self.watermark)
+        contract.apply(fields, ts, self.watermark)
+        due = contract.due
+        if due and due[0][0] < self._due_head:
+            self._due_head = due[0][0]
         if ts > self.max_event_time:
             self.max_event_time = ts
             if not self.auto_advance:
                 return []
             watermark = ts - self.lateness
             if watermark > self.watermark:
+                if watermark < self._minute_end and self._due_head >= watermark:
+                    self.watermark = watermark  # same minute, nothing due: no pass needed
+                    return []
                 return self.advance(watermark)
         return []
 
@@ -115,11 +125,16 @@ class Engine:
         if watermark <= previous:
             return []
         self.watermark = watermark
+        self._minute_end = (watermark // 60 + 1) * 60
         if not self._anything_due(previous, watermark):
             return []
         alerts: list[Alert] = []
+        minute = int(watermark // 60)
         for contract in self.contracts.values():
-            contract.advance(watermark, alerts)
+            due = contract.due
+            if contract.trackers_minute != minute or (due and due[0][0] < watermark):
+                contract.advance(watermark, alerts)
+        self._due_head = self._earliest_due()
         self._cleanup(watermark)
         if len(alerts) > 1:
             alerts.sort(key=Alert.sort_key)
@@ -129,7 +144,11 @@ class Engine:
         """Windows and months move on minute boundaries, items at their due instants."""
         if math.isinf(previous) or watermark // 60 != previous // 60:
             return True
-        return any(c.due and c.due[0][0] < watermark for c in self.contracts.values())
+        return self._due_head < watermark
+
+    def _earliest_due(self) -> float:
+        """The earliest head of the contracts' due heaps (stale entries included)."""
+        return min((c.due[0][0] for c in self.contracts.values() if c.due), default=math.inf)
 
     def apply_all(self, events: Iterable[Event]) -> list[Alert]:
         alerts: list[Alert] = []
@@ -197,6 +216,8 @@ class Engine:
         )
         try:
             engine.watermark = _infinite(state["watermark"])
+            if math.isfinite(engine.watermark):
+                engine._minute_end = (engine.watermark // 60 + 1) * 60
             engine.max_event_time = _infinite(state["max_event_time"])
             engine.counters.load_state(state["counters"])
             engine.unknown_contracts = dict(state["unknown_contracts"])
@@ -209,6 +230,7 @@ class Engine:
                 contract = engine.contracts.get(contract_id)
                 if contract is not None:
                     contract.load_state(contract_state)
+            engine._due_head = engine._earliest_due()
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"engine state is corrupt: {exc!r}") from exc
         return engine

@@ -175,7 +175,11 @@ EVENT_TYPES: Final = (
     "service.status",
 )
 
+Fields = dict[str, Any]
+"""An event as the engine reads it: the model's fields by name (``event.__dict__``)."""
+
 _EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
+_VALIDATE_JSON: Final = _EVENT_ADAPTER.validator.validate_json  # skips the adapter's wrapper
 
 # Stable reason codes: they are metric label values and dead-letter fields.
 INVALID_ENCODING: Final = "invalid_encoding"
@@ -230,13 +234,13 @@ def parse_event(raw: bytes | str) -> Event | EventError:
     """Decode one message value into an event, or say precisely why not."""
     if len(raw) > MAX_EVENT_BYTES:
         return EventError(TOO_LARGE, f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-    if isinstance(raw, bytes):
+    if isinstance(raw, bytes) and not raw.isascii():
         try:
             raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             return EventError(INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        return _EVENT_ADAPTER.validate_json(raw)
+        return _VALIDATE_JSON(raw)  # type: ignore[no-any-return]
     except ValidationError as exc:
         return _explain(exc)
 
@@ -291,6 +295,7 @@ __all__ = [
     "ChatEvent",
     "Event",
     "EventError",
+    "Fields",
     "ServiceStatus",
     "SurveyResponse",
     "TicketAgentReply",

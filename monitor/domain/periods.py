@@ -44,6 +44,16 @@ def month_bounds(timezone: str, year: int, month: int) -> tuple[float, float]:
     return start.timestamp(), end.timestamp()
 
 
+@lru_cache(maxsize=1024)
+def _thresholds(timezone: str, year: int, month: int) -> tuple[float, float]:
+    """Fast and slow burn-rate thresholds, scaled from 30 days to this month."""
+    start, end = month_bounds(timezone, year, month)
+    period_hours = (end - start) / 3600
+    fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
+    slow_threshold = SLOW_BUDGET_SHARE * period_hours / (SLOW_LONG / 60)
+    return fast_threshold, slow_threshold
+
+
 def month_of(timezone: str, instant: float) -> tuple[int, int]:
     local = datetime.fromtimestamp(instant, ZoneInfo(timezone))
     return local.year, local.month
@@ -63,15 +73,21 @@ class RollingSums:
         self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
 
     def push(self, bad: float, total: float) -> None:
-        size = len(self.minutes)
+        minutes = self.minutes
+        size = len(minutes)
         for window, pair in self.sums.items():
             if size >= window:
-                old_bad, old_total = self.minutes[size - window]
-                pair[0] -= old_bad
-                pair[1] -= old_total
-            pair[0] += bad
-            pair[1] += total
-        self.minutes.append((bad, total))
+                old_bad, old_total = minutes[size - window]
+                pair[0] = pair[0] - old_bad + bad
+                pair[1] = pair[1] - old_total + total
+            else:
+                pair[0] += bad
+                pair[1] += total
+        minutes.append((bad, total))
+
+    def clean(self) -> bool:
+        """No bad amount in any window (every error rate is exactly 0)."""
+        return all(pair[0] == 0.0 for pair in self.sums.values())
 
     def error_rate(self, window: int) -> float:
         bad, total = self.sums[window]
@@ -119,6 +135,8 @@ class PeriodTracker:
         self.alert_severity: str = "warning"
         self.breaches = 0
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
+        # derived: the month last accounted, (start, end, year, month, key)
+        self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
         self.observer: Observer | None = None
 
     @property
@@ -143,6 +161,7 @@ class PeriodTracker:
             return
         last = int(watermark // MINUTE)
         minute = self.next_minute
+        month_start, month_end, year, month, key = self._month
         while minute < last:
             boundary = (minute + 1) * MINUTE
             bad, total = self.minute_amounts(minute)
@@ -150,13 +169,17 @@ class PeriodTracker:
                 self.observer.period_sample(
                     self.contract_id, self.objective_id, minute * MINUTE, bad, total
                 )
-            year, month = month_of(self.timezone, minute * MINUTE)
-            key = month_key(year, month)
-            totals = self.months.setdefault(key, [0.0, 0.0])
+            if not month_start <= minute * MINUTE < month_end:
+                year, month = month_of(self.timezone, minute * MINUTE)
+                key = month_key(year, month)
+                month_start, month_end = month_bounds(self.timezone, year, month)
+                self._month = (month_start, month_end, year, month, key)
+            totals = self.months.get(key)
+            if totals is None:
+                totals = self.months[key] = [0.0, 0.0]
             totals[0] += bad
             totals[1] += total
             self.burn.push(bad, total)
-            _, month_end = month_bounds(self.timezone, year, month)
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
             else:
@@ -167,18 +190,21 @@ class PeriodTracker:
     def _evaluate(
         self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
     ) -> None:
-        start, end = month_bounds(self.timezone, year, month)
-        period_hours = (end - start) / 3600
-        fast_threshold = FAST_BUDGET_SHARE * period_hours / (FAST_LONG / 60)
-        slow_threshold = SLOW_BUDGET_SHARE * period_hours / (SLOW_LONG / 60)
         burn = self.burn
-        fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / self.budget
-        slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / self.budget
-        self.burn_rates = {"fast": fast, "slow": slow}
+        if self.alert_state == "ok" and self.months[key][0] == 0.0 and burn.clean():
+            rates = self.burn_rates  # nothing bad anywhere: rates 0, no state to change
+            rates["fast"] = rates["slow"] = 0.0
+            return
+        fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
+        budget = self.budget
+        fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / budget
+        slow = min(burn.error_rate(SLOW_LONG), burn.error_rate(SLOW_SHORT)) / budget
+        rates = self.burn_rates
+        rates["fast"], rates["slow"] = fast, slow
         enough = burn.total(SLOW_LONG) >= self.min_volume
         bad, total = self.months[key]
         expected = self.expected_total(year, month, total)
-        exhausted = total >= self.min_volume and bad > self.budget * expected
+        exhausted = total >= self.min_volume and bad > budget * expected
         if exhausted:
             state, severity = "breached", "critical"
         elif enough and fast >= fast_threshold:
@@ -294,6 +320,7 @@ class AvailabilityTracker(PeriodTracker):
         self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
         self.status = "up"
         self.transitions: list[list[Any]] = []
+        self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
 
     def record(self, ts: float, status: str) -> None:
         """A ``service.status`` event; transitions already accounted apply from now on."""
@@ -330,8 +357,11 @@ class AvailabilityTracker(PeriodTracker):
         return self.calendar.business_seconds(start, end)
 
     def expected_total(self, year: int, month: int, month_total: float) -> float:
-        start, end = month_bounds(self.timezone, year, month)
-        return self._open_seconds(start, end)
+        cached = self._open_months.get((year, month))
+        if cached is None:
+            start, end = month_bounds(self.timezone, year, month)
+            cached = self._open_months[year, month] = self._open_seconds(start, end)
+        return cached
 
     def to_state(self) -> dict[str, Any]:
         state = super().to_state()

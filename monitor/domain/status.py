@@ -196,13 +196,15 @@ def item_tallies(contract: ContractRuntime, watermark: float) -> dict[str, ItemT
     for key, item in contract.items.items():
         kind = key.partition(":")[0]
         fx = item["fx"]
-        for objective in contract.item_objectives[kind]:
-            tally = tallies[objective.id]
-            for cycle in clocks.derive_cycles(item["log"], objective):
+        for walker in contract.item_walkers(key, kind, item["log"], keep=False):
+            if walker.dead:
+                continue
+            tally = tallies[walker.objective.id]
+            for cycle in walker.cycles:
                 active_from = cycle.active_from
                 if active_from is None or active_from > watermark:
                     continue
-                flags = fx.get(f"{objective.id}|{cycle.key}") or clocks.new_flags()
+                flags = fx.get(cycle.flag) or clocks.new_flags()
                 breached, resolved = flags[clocks.BREACHED], flags[clocks.RESOLVED]
                 if breached and not resolved:
                     tally.open_breaches += 1

@@ -20,7 +20,6 @@ contacts that left the queue in ``[boundary - window, boundary)``.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
@@ -35,12 +34,8 @@ PENDING: Final = "pending"
 BREACHED: Final = "breached"
 
 
-@dataclass(frozen=True, slots=True)
-class Contribution:
-    """What one dequeued contact adds to one window objective."""
-
-    numerator: int
-    denominator: int
+Contribution = tuple[int, int]
+"""What one dequeued contact adds to one window objective: ``(numerator, denominator)``."""
 
 
 def call_contribution(
@@ -50,30 +45,30 @@ def call_contribution(
     kind = objective.kind
     if wait_ms is None:
         if kind == "abandonment_rate":
-            return Contribution(0 if answered else 1, 1)
+            return (0 if answered else 1, 1)
         return None
     short = not answered and wait_ms < objective.short_abandon * 1000
     if kind == "service_level":
         within = wait_ms <= (objective.threshold or 0.0) * 1000
         formula = objective.formula
         if formula == "answered_within_over_answered":
-            return Contribution(int(within), 1) if answered else None
+            return (int(within), 1) if answered else None
         if short:
             return None
         if formula == "removed_within_over_offered":
-            return Contribution(int(within), 1)
-        return Contribution(int(answered and within), 1)
+            return (int(within), 1)
+        return (int(answered and within), 1)
     if kind == "average_speed_of_answer":
-        return Contribution(wait_ms, 1) if answered else None
+        return (wait_ms, 1) if answered else None
     if kind == "average_wait":
-        return Contribution(wait_ms, 1)
+        return (wait_ms, 1)
     if kind == "abandonment_rate":
-        return None if short else Contribution(0 if answered else 1, 1)
+        return None if short else (0 if answered else 1, 1)
     return None
 
 
 def handle_contribution(objective: WindowObjective, handle_ms: int) -> Contribution | None:
-    return Contribution(handle_ms, 1) if objective.kind == "average_handle_time" else None
+    return (handle_ms, 1) if objective.kind == "average_handle_time" else None
 
 
 def survey_contribution(
@@ -82,7 +77,7 @@ def survey_contribution(
     if objective.kind != "satisfaction":
         return None
     normalised = score / scale_max * objective.scale_max
-    return Contribution(int(normalised >= objective.satisfied_min_score - 1e-9), 1)
+    return (int(normalised >= objective.satisfied_min_score - 1e-9), 1)
 
 
 def ratio_value(kind: str, numerator: int, denominator: int) -> float | None:
@@ -96,6 +91,7 @@ class WindowTracker:
     """One window objective of one contract: buckets, rolling sums and alert state."""
 
     __slots__ = (
+        "_dirty",
         "_n_buckets",
         "breaches",
         "buckets",
@@ -105,6 +101,7 @@ class WindowTracker:
         "objective",
         "observer",
         "pending_since",
+        "selects_all",
         "status",
         "total",
         "value",
@@ -118,6 +115,7 @@ class WindowTracker:
         self.objective = objective
         self.labels = labels
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
+        self.selects_all = objective.match.queue is None and not objective.match.attributes
         self.buckets: dict[int, list[int]] = {}
         self.window_sum = [0, 0]
         self.total = [0, 0]
@@ -126,11 +124,12 @@ class WindowTracker:
         self.pending_since: float | None = None
         self.value: float | None = None
         self.breaches = 0
+        self._dirty = True  # the sums changed since the last evaluation
         self.observer: Observer | None = None
 
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
-        num, den = contribution.numerator, contribution.denominator
+        num, den = contribution
         if self.observer is not None:
             self.observer.window_sample(self.contract_id, self.objective.id, ts, num, den)
         self.total[0] += num
@@ -149,6 +148,7 @@ class WindowTracker:
             # already inside the window of the last evaluated boundary (boundary - 1)
             self.window_sum[0] += num
             self.window_sum[1] += den
+            self._dirty = True
         return True
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
@@ -164,21 +164,30 @@ class WindowTracker:
                 boundary = last + 1
                 break
             self._slide_to(boundary)
-            self._evaluate(boundary * BUCKET_SECONDS, alerts)
+            if self._dirty or not self._steady():
+                self._evaluate(boundary * BUCKET_SECONDS, alerts)
             boundary += 1
         self.next_boundary = boundary
+
+    def _steady(self) -> bool:
+        """An evaluation of unchanged sums would change nothing (no pending ``for``)."""
+        status = self.status
+        return status == BREACHED or (status == OK and self.pending_since is None)
 
     def _slide_to(self, boundary: int) -> None:
         entering = self.buckets.get(boundary - 1)
         if entering is not None:
             self.window_sum[0] += entering[0]
             self.window_sum[1] += entering[1]
+            self._dirty = True
         leaving = self.buckets.pop(boundary - 1 - self._n_buckets, None)
         if leaving is not None:
             self.window_sum[0] -= leaving[0]
             self.window_sum[1] -= leaving[1]
+            self._dirty = True
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
+        self._dirty = False
         objective = self.objective
         num, den = self.window_sum
         value = ratio_value(objective.kind, num, den)
@@ -258,6 +267,7 @@ class WindowTracker:
         self.pending_since = state["pending_since"]
         self.value = state["value"]
         self.breaches = state["breaches"]
+        self._dirty = True
 
 
 def _show(kind: str, value: float) -> str:

@@ -161,10 +161,15 @@ def test_prometheus_scrapes_exactly_the_compose_workers(compose: dict[str, Any])
     assert {t for sc in job["static_configs"] for t in sc["targets"]} == expected
 
 
-def test_the_simulator_feeds_kafka_live(compose: dict[str, Any]) -> None:
+def test_the_simulator_feeds_kafka_live_with_the_image_rules(compose: dict[str, Any]) -> None:
     command = compose["services"]["simulator"]["command"]
     assert command[:2] == ["simulate", "--kafka"]
     assert "--speed" in command
+    # `slamon simulate` reads --rules (default ./rules, absent in the image's workdir)
+    image_env = dict(
+        re.findall(r"(SLAMON_\w+)=(\S+)", " ".join(a for o, a in instructions() if o == "ENV"))
+    )
+    assert command[command.index("--rules") + 1] == image_env["SLAMON_RULES_DIR"]
     assert compose["services"]["simulator"]["environment"]["SLAMON_KAFKA_BROKERS"] == "kafka:9092"
 
 
