@@ -90,6 +90,8 @@ class Worker:
         self._on_ready: Callable[[], None] | None = None
         self._last_gauges = 0.0
         self._resumed_partitions: set[int] = set()
+        self._lag_series: set[tuple[str, str]] = set()
+        self._watermark_series: set[str] = set()
         self._from_checkpoint: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------
@@ -309,7 +311,9 @@ class Worker:
             self._update_gauges(processor, assigned, now)
 
     def _update_gauges(self, processor: Processor, assigned: set[TP], now: float) -> None:
+        """Lag gauges of owned partitions; series of partitions that moved away are removed."""
         metrics = self.metrics
+        lag_series: set[tuple[str, str]] = set()
         for tp in assigned:
             if tp.topic not in processor.sources:
                 continue
@@ -318,12 +322,20 @@ class Worker:
             end = processor.end_offset(tp.topic, tp.partition)
             if progress is None or progress.next_offset is None or end is None:
                 continue
-            lag = max(0, end - progress.next_offset)
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            labels = (tp.topic, str(tp.partition))
+            metrics.consumer_lag.labels(*labels).set(max(0, end - progress.next_offset))
+            lag_series.add(labels)
+        watermark_series: set[str] = set()
         for partition, state in list(processor.states.items()):
             lag_s = watermark_lag(state, now)
             if lag_s is not None:
                 metrics.watermark_lag.labels(str(partition)).set(lag_s)
+                watermark_series.add(str(partition))
+        for labels in self._lag_series - lag_series:
+            metrics.consumer_lag.remove(*labels)
+        for partition_label in self._watermark_series - watermark_series:
+            metrics.watermark_lag.remove(partition_label)
+        self._lag_series, self._watermark_series = lag_series, watermark_series
         self.gauges.update(self.objective_status())
 
 
