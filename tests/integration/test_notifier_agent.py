@@ -132,32 +132,36 @@ async def wait_for(
         await asyncio.sleep(0.1)
 
 
+def notifier_process(settings: Settings, tmp_path: Path, notifiers: str) -> NotifierProcess:
+    """A notifier configured like a deployed one: a config file, a rules dir, env secrets."""
+    rules = tmp_path / "rules"
+    rules.mkdir(exist_ok=True)
+    (rules / "acme.yaml").write_text(AGREEMENT, encoding="utf-8")
+    (tmp_path / "notifiers.yaml").write_text(notifiers, "utf-8")
+    config = {
+        **settings.model_dump(mode="json", include={"kafka_brokers", "topics"}),
+        "app_id": settings.app_id,
+        "state_dir": str(tmp_path / "state"),
+        "session_timeout_ms": settings.session_timeout_ms,
+        "fetch_max_wait_ms": 50,
+        "notifiers_file": str(tmp_path / "notifiers.yaml"),
+        "rules_dir": str(rules),
+        "metrics_port": 0,
+        "tick_interval_s": 0.5,
+    }
+    (tmp_path / "config.yaml").write_text(json.dumps(config), "utf-8")
+    return NotifierProcess(tmp_path / "config.yaml", tmp_path / "notifier.log")
+
+
 def test_each_state_change_is_delivered_once_across_a_kill_and_restart(
     kafka_settings: Settings, read_records: RecordReader, tmp_path: Path
 ) -> None:
-    rules = tmp_path / "rules"
-    rules.mkdir()
-    (rules / "acme.yaml").write_text(AGREEMENT, encoding="utf-8")
-    log = tmp_path / "notifier.log"
     topics = kafka_settings.topics
     changelog = f"{kafka_settings.app_id}-notifier-notifier-deliveries-changelog"
 
     async def main() -> None:
         async with Receiver(fail_paths={"/broken": 400}) as receiver:
-            (tmp_path / "notifiers.yaml").write_text(notifiers_file(receiver.url), "utf-8")
-            config = {
-                **kafka_settings.model_dump(mode="json", include={"kafka_brokers", "topics"}),
-                "app_id": kafka_settings.app_id,
-                "state_dir": str(tmp_path / "state"),
-                "session_timeout_ms": kafka_settings.session_timeout_ms,
-                "fetch_max_wait_ms": 50,
-                "notifiers_file": str(tmp_path / "notifiers.yaml"),
-                "rules_dir": str(rules),
-                "metrics_port": 0,
-                "tick_interval_s": 0.5,
-            }
-            (tmp_path / "config.yaml").write_text(json.dumps(config), "utf-8")
-            notifier = NotifierProcess(tmp_path / "config.yaml", log)
+            notifier = notifier_process(kafka_settings, tmp_path, notifiers_file(receiver.url))
             producer = AIOKafkaProducer(**kafka_settings.kafka_client_kwargs())
             await producer.start()
 
@@ -235,3 +239,51 @@ def test_each_state_change_is_delivered_once_across_a_kill_and_restart(
         assert [s.path for s in receiver.requests].count("/broken") == 1
 
     asyncio.run(main())
+
+
+def test_a_kill_during_delivery_loses_nothing_and_opens_one_incident(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    """The first PagerDuty request hangs; the notifier is killed while it waits.
+
+    After the restart the alert is delivered again (nothing is lost) with the same
+    dedup_key, so PagerDuty would hold one incident for the fingerprint.
+    """
+    breached = alert("T-9", "breached", time.time())
+    pagerduty = """\
+retry: {max_attempts: 3, initial_backoff: 0.05, timeout: 60s}
+notifiers:
+  hook: {type: pagerduty, url: "URL/v2/enqueue", routing_key_env: HOOK_SECRET}
+"""
+
+    async def main() -> Receiver:
+        async with Receiver(["hang"], hang_s=30) as receiver:
+            notifier = notifier_process(
+                kafka_settings, tmp_path, pagerduty.replace("URL", receiver.url)
+            )
+            producer = AIOKafkaProducer(**kafka_settings.kafka_client_kwargs())
+            await producer.start()
+            try:
+                await notifier.start()
+                await producer.send_and_wait(
+                    kafka_settings.topics.alerts,
+                    json.dumps(breached).encode(),
+                    key=breached["fingerprint"].encode(),
+                )
+                await wait_for(
+                    lambda: len(receiver.requests) == 1, "the hung request", notifier, 90
+                )
+                await notifier.kill()
+                await notifier.start()
+                await wait_for(lambda: len(receiver.accepted) == 1, "the re-send", notifier, 90)
+            finally:
+                await notifier.stop()
+                await producer.stop()
+            return receiver
+
+    receiver = asyncio.run(main())
+    bodies = [seen.json() for seen in receiver.requests]
+    assert [seen.status for seen in receiver.requests] == [503, 200]
+    assert {body["dedup_key"] for body in bodies} == {breached["fingerprint"]}
+    assert [body["event_action"] for body in bodies] == ["trigger", "trigger"]
+    assert bodies[0]["payload"] == bodies[1]["payload"]
