@@ -256,26 +256,26 @@ def notifier_attachments(
 
 
 def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
-    """After each seek, read alert partitions without a committed offset from the start.
+    """After each rebalance, read alert partitions without a committed offset from the start.
 
-    Faust fetches while it recovers tables and, when flow resumes, seeks back to
-    the committed offsets; a partition with none keeps the position it fetched to,
-    so alerts read during recovery were silently skipped (seen on a restart after
+    Faust fetches while it recovers tables and then seeks back to the committed
+    offsets; a partition with none keeps the position it had fetched to, so the
+    alerts read during recovery were silently skipped (seen on a restart after
     ``kill -9`` before the first commit). Re-reading is safe: every alert is
-    de-duplicated against the table. Chains any ``after_seek`` already set (the
-    worker's).
+    de-duplicated against the table. Chains the app's ``on_resumed`` hook (the
+    worker's); an empty ``resume_offsets`` makes ``SlamonApp`` call it at all.
     """
-    previous = getattr(app, "after_seek", None)
+    previous = app.on_resumed
+    if app.resume_offsets is None:
+        app.resume_offsets = lambda tps: {}
 
-    async def after_seek() -> None:
+    async def on_resumed() -> None:
         if previous is not None:
             await previous()
         consumer = app.consumer
         committed = consumer._committed_offset
         rewind = [
-            tp
-            for tp in consumer.assignment()
-            if tp.topic == alerts_topic and committed.get(tp) is None
+            tp for tp in consumer.assignment() if tp.topic == alerts_topic and not committed.get(tp)
         ]
         if not rewind:
             return
@@ -284,7 +284,7 @@ def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
             await consumer.seek(tp, int(earliest.get(tp) or 0))
         log.info("notifier_rewound", partitions=sorted(tp.partition for tp in rewind))
 
-    app.after_seek = after_seek
+    app.on_resumed = on_resumed
 
 
 class _Http:
