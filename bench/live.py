@@ -286,6 +286,8 @@ def worker_env(settings: Settings, topics: Topics, port: int, state: Path) -> di
         "SLAMON_RULES_DIR": str(RULES),
         "SLAMON_STATE_DIR": str(state),
         "SLAMON_LOG_FORMAT": "json",
+        # event time comes from the traffic only: no jump to the wall clock when idle
+        "SLAMON_FOLLOW_WALL_CLOCK": "false",
     }
     for name, topic in topics.model_dump().items():
         env[f"SLAMON_TOPICS__{name.upper()}"] = topic
@@ -304,6 +306,23 @@ def wait_for(port: int, worker: WorkerProcess, until: Any, timeout_s: float) -> 
     raise RuntimeError(f"worker did not get there in {timeout_s:.0f}s:\n{worker.log_tail()}")
 
 
+def wait_idle(pid: int | None, *, below: float = 0.2, timeout_s: float = 60.0) -> None:
+    """Wait until the process uses less than ``below`` of a core over half a second."""
+    ticks = os.sysconf("SC_CLK_TCK")
+
+    def cpu_s() -> float:
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
+
+    deadline = time.monotonic() + timeout_s
+    with contextlib.suppress(OSError):
+        while time.monotonic() < deadline:
+            before = cpu_s()
+            time.sleep(0.5)
+            if (cpu_s() - before) / 0.5 < below:
+                return
+
+
 def processed(metrics: dict[str, float]) -> float:
     return metrics.get("slamon_events_total", 0.0) + metrics.get("slamon_events_invalid_total", 0.0)
 
@@ -316,6 +335,7 @@ def measure_worker(
     scratch: Path,
     *,
     latency_s: float | None,
+    latency_start: datetime,
     profile: Path | None,
 ) -> tuple[WorkerRun, Latency | None]:
     tag = uuid.uuid4().hex[:8]
@@ -345,8 +365,11 @@ def measure_worker(
         latency = None
         if latency_s is not None:
             settings_run = settings.model_copy(update={"topics": topics})
+            wait_idle(worker.pid)
             latency = asyncio.run(
-                measure_latency(settings_run, agreements, run.events_per_s / 2, latency_s)
+                measure_latency(
+                    settings_run, agreements, latency_start, run.events_per_s / 2, latency_s
+                )
             )
             latency.peak_rss_mb = peak_rss_mb(worker.pid)
     return run, latency
@@ -356,15 +379,17 @@ def measure_worker(
 
 
 def latency_records(
-    agreements: Sequence[Agreement], rate: float, seconds: float, topics: Topics
+    agreements: Sequence[Agreement], start: datetime, rate: float, seconds: float, topics: Topics
 ) -> list[tuple[Record, str | None, float]]:
-    """Future chat traffic with probe chats: (record, probe chat id or None, event time).
+    """Chat traffic from ``start`` with probe chats: (record, probe chat id or None, ts).
 
     Only chat events: a partition's watermark is its slowest *active* source's, so
     traffic on one topic makes the event that fires a probe's breach the first one
-    on the probe's partition past the deadline plus the lateness.
+    on the probe's partition past the deadline plus the lateness. ``start`` follows
+    the preloaded events, so event time does not jump (a jump of days makes the
+    engine evaluate every minute in between: seconds of work that would be measured
+    as latency).
     """
-    start = datetime.now(UTC).replace(microsecond=0) + timedelta(days=1)
     wanted = int(rate * seconds) + 1
     stream = simulate(agreements, start=start, duration=timedelta(days=60), seed=SEED + 1)
     chats = (event for event in stream if event["type"].startswith("chat."))
@@ -388,11 +413,15 @@ def latency_records(
 
 
 async def measure_latency(
-    settings: Settings, agreements: Sequence[Agreement], rate: float, seconds: float
+    settings: Settings,
+    agreements: Sequence[Agreement],
+    start: datetime,
+    rate: float,
+    seconds: float,
 ) -> Latency:
     from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
 
-    plan = latency_records(agreements, rate, seconds, settings.topics)
+    plan = latency_records(agreements, start, rate, seconds, settings.topics)
     consumer = AIOKafkaConsumer(
         **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
     )
@@ -475,7 +504,7 @@ def probe_latencies(
             if sent[later][1] > due:
                 samples.append((breached[probe] - sent[later][2]) * 1000)
                 break
-    return sorted(samples)
+    return samples  # in probe order: a rising series means the worker fell behind
 
 
 def percentile(samples: Sequence[float], q: float) -> float | None:
@@ -556,6 +585,9 @@ def main(argv: Sequence[str] | None = None) -> None:
         broker.create_topics(inputs.inputs(), args.partitions)
         console.print(f"simulating {args.events:,} events for {len(agreements)} agreements")
         records = preload_records(agreements, args.events, inputs)
+        last_ts = json.loads(records[-1][2])["ts"].replace("Z", "+00:00")
+        latency_start = datetime.fromisoformat(last_ts).replace(second=0, microsecond=0)
+        latency_start += timedelta(minutes=1)
         produce_rate = asyncio.run(produce(settings, records))
         console.print(f"preloaded {len(records):,} events at {produce_rate:,.0f}/s")
         count = len(records)
@@ -573,6 +605,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             run, measured = measure_worker(
                 broker, settings, agreements, count, scratch,
                 latency_s=args.latency_s if last else None,
+                latency_start=latency_start,
                 profile=profile_path if last else None,
             )  # fmt: skip
             runs.append(run)

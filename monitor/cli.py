@@ -13,12 +13,15 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 
+from monitor.notify_cli import notify_app
+
 app = typer.Typer(
     name="slamon",
     help="Streaming SLA breach monitor for customer-service and contact-center operations.",
     no_args_is_help=True,
     add_completion=False,
 )
+app.add_typer(notify_app)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out = Console()
 
@@ -269,7 +272,8 @@ def run(
 
     settings = Settings.load(config)
     agreements = _load_or_exit(rules or settings.rules_dir)
-    run_standalone(settings, agreements, warn=lambda text: err.print(f"[yellow]{text}[/yellow]"))
+    with _monitor_errors():
+        run_standalone(settings, agreements, warn=lambda t: err.print(f"[yellow]{t}[/yellow]"))
 
 
 @app.command()

@@ -1,17 +1,21 @@
 """A loopback HTTP receiver for sink tests: records every request, can fail on purpose.
 
 ``Receiver(script)`` answers the n-th request with ``script[n]`` and 200 after the
-script ends. A script entry is a status code, ``(status, retry_after)`` for a
-Retry-After header, or ``"hang"`` (answer 503 only after ``hang_s``, so a client
-with a shorter timeout gives up first; never counted as accepted).
+script ends; ``fail_paths`` answer a path with a fixed status. A script entry is a
+status code, ``(status, retry_after)`` for a Retry-After header, or ``"hang"``
+(answer 503 only after ``hang_s``, so a client with a shorter timeout gives up
+first; never counted as accepted).
 """
 
 from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Mapping, Sequence
+import threading
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 from aiohttp import web
@@ -36,6 +40,7 @@ class Seen:
 class Receiver:
     script: Sequence[Answer] = ()
     hang_s: float = 1.0
+    fail_paths: Mapping[str, int] = field(default_factory=dict)
     requests: list[Seen] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
@@ -68,6 +73,7 @@ class Receiver:
         body = await request.read()
         index = len(self.requests)
         answer: Answer = self.script[index] if index < len(self.script) else 200
+        answer = self.fail_paths.get(request.path, answer)
         headers: dict[str, str] = {}
         if answer == "hang":
             status = 503
@@ -89,3 +95,34 @@ class Receiver:
         if answer == "hang":
             await asyncio.sleep(self.hang_s)
         return web.Response(status=status, headers=headers, text="{}")
+
+
+class Recorder(BaseHTTPRequestHandler):
+    """A threaded receiver's handler: records ``(path, JSON body)``, answers ``status``."""
+
+    received: list[tuple[str, Any]]
+    status = 202
+
+    def do_POST(self) -> None:
+        length = int(self.headers["Content-Length"])
+        self.received.append((self.path, json.loads(self.rfile.read(length))))
+        self.send_response(self.status)
+        self.end_headers()
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@contextmanager
+def threaded_receiver(status: int = 202) -> Iterator[tuple[str, type[Recorder]]]:
+    """A receiver on its own thread, for tests that block (CLI runs, subprocesses)."""
+    handler = type("Handler", (Recorder,), {"received": [], "status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}", handler
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join(timeout=10)

@@ -336,12 +336,17 @@ def run_standalone(
     """``slamon run``: logging, then the worker on the configured brokers or an embedded one."""
     from monitor.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker
     from monitor.logs import configure_logging
+    from monitor.stream.notifier import notifier_attachments
 
     configure_logging(settings.log_level, settings.log_format)
+    metrics = Metrics()
+    attach = notifier_attachments(settings, agreements, metrics)
     if not settings.embedded:
-        run_worker(settings, agreements)
+        run_worker(settings, agreements, metrics, attach=attach)
         return
     warn(EMBEDDED_BROKER_WARNING)
     with EmbeddedBroker() as broker:
         log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
-        run_worker(settings.with_brokers(broker.bootstrap_servers), agreements)
+        run_worker(
+            settings.with_brokers(broker.bootstrap_servers), agreements, metrics, attach=attach
+        )
