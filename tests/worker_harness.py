@@ -140,6 +140,24 @@ class WorkerProcess:
             self.process.wait(10)
             raise AssertionError(f"worker ignored SIGTERM for {timeout_s}s") from None
 
+    def log_events(self, name: str) -> list[dict[str, Any]]:
+        """The worker's JSON log records whose ``event`` is ``name``, oldest first."""
+        found = []
+        for line in self.log_path.read_text(errors="replace").splitlines():
+            if f'"{name}"' in line:
+                try:
+                    record = json.loads(line)
+                except ValueError:
+                    continue
+                if record.get("event") == name:
+                    found.append(record)
+        return found
+
+    def partitions(self) -> set[int]:
+        """The partitions this worker resumed at its latest assignment."""
+        resumed = self.log_events("partitions_resumed")
+        return set(resumed[-1]["partitions"]) if resumed else set()
+
     def log_tail(self, chars: int = 4000) -> str:
         try:
             return self.log_path.read_text(errors="replace")[-chars:]

@@ -1,6 +1,7 @@
 """One small HTTP server: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
 
-``/healthz`` answers 200 while the process serves requests (liveness);
+``/healthz`` answers 200 while the process serves requests and its Faust app
+has not crashed (liveness);
 ``/readyz`` answers 200 only when the worker has its partitions assigned and
 their state recovered, else 503 (readiness).
 """
@@ -25,11 +26,13 @@ class HealthServer:
         registry: CollectorRegistry,
         ready: Callable[[], bool],
         *,
+        alive: Callable[[], bool] = lambda: True,
         host: str = "0.0.0.0",
         port: int = 9108,
     ) -> None:
         self.registry = registry
         self.ready = ready
+        self.alive = alive
         self.host = host
         self.requested_port = port
         self._server: ThreadingHTTPServer | None = None
@@ -50,7 +53,8 @@ class HealthServer:
                 if path == "/metrics":
                     self._reply(200, generate_latest(owner.registry), CONTENT_TYPE_LATEST)
                 elif path == "/healthz":
-                    self._reply(200, b"ok\n")
+                    alive = owner.alive()
+                    self._reply(200 if alive else 503, b"ok\n" if alive else b"crashed\n")
                 elif path == "/readyz":
                     ready = owner.ready()
                     self._reply(200 if ready else 503, b"ready\n" if ready else b"not ready\n")

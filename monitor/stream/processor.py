@@ -116,22 +116,28 @@ class Processor:
 
     # -- assignment ---------------------------------------------------------------
 
-    def resume(self, partitions: Iterable[int]) -> dict[tuple[str, int], int | None]:
+    def resume(self, partitions: Iterable[int]) -> dict[tuple[str, int], int]:
         """(Re)load ``partitions`` from their checkpoints; return where each source resumes.
 
-        ``None`` means "from the beginning": the partition has no checkpoint.
+        Offset 0 (the beginning; Kafka resets it to the earliest offset kept) where
+        the partition has no checkpoint.
         """
-        targets: dict[tuple[str, int], int | None] = {}
+        targets: dict[tuple[str, int], int] = {}
         for partition in sorted(set(partitions)):
             state = self._load(partition)
             self.states[partition] = state
             for topic in self.sources:
-                targets[(topic, partition)] = state.source(topic).next_offset
+                progress = state.source(topic)
+                if progress.next_offset is None:
+                    progress.next_offset = 0
+                targets[(topic, partition)] = progress.next_offset
         return targets
 
-    def set_position(self, topic: str, partition: int, offset: int) -> None:
-        """Record where a source was sought to when the checkpoint did not say."""
-        self.state_for(partition).source(topic).next_offset = offset
+    def raise_position(self, topic: str, partition: int, earliest: int) -> None:
+        """A source's first offset still kept, where it is past the resume position."""
+        progress = self.state_for(partition).source(topic)
+        if progress.next_offset is None or progress.next_offset < earliest:
+            progress.next_offset = earliest
 
     def drop(self, partitions: Iterable[int]) -> None:
         for partition in partitions:
@@ -186,6 +192,14 @@ class Processor:
             self.metrics.events_duplicate.labels(contract_id).inc()
         elif counters.late != late:
             self.metrics.events_late.labels(contract_id).inc()
+            log.debug(
+                "event_late",
+                topic=record.topic,
+                partition=record.partition,
+                offset=record.offset,
+                event_time=event.ts.isoformat(),
+                watermark=engine.watermark,
+            )
             if counters.too_late != too_late:
                 self.metrics.events_too_late.labels(contract_id).inc()
         ts = event.ts.timestamp()

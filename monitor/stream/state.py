@@ -44,6 +44,7 @@ class PartitionState:
     sources: dict[str, SourceProgress] = field(default_factory=dict)
     events_since_checkpoint: int = 0
     last_checkpoint_at: float = -math.inf
+    restored: bool = False
 
     @classmethod
     def fresh(
@@ -81,7 +82,7 @@ class PartitionState:
             engine = Engine.restore(
                 agreements, body["engine"], lateness=lateness, auto_advance=False
             )
-            state = cls(int(body["partition"]), engine)
+            state = cls(int(body["partition"]), engine, restored=True)
             for topic, offset in body["offsets"].items():
                 state.source(str(topic)).next_offset = int(offset)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

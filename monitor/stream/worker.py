@@ -34,15 +34,18 @@ import structlog
 from faust.types import TP
 
 from monitor.domain.agreement import Agreement
+from monitor.domain.errors import MonitorError
+from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import Metrics
 from monitor.settings import Settings
 from monitor.stream.faust_app import SlamonApp, make_app
+from monitor.stream.gauges import ObjectiveGauges, partition_of
 from monitor.stream.health import HealthServer
 from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
 from monitor.stream.ticks import encode_tick
 from monitor.stream.topics import ensure_topics
 
-__all__ = ["STATE_TABLE", "Attach", "Worker", "run_worker"]
+__all__ = ["STATE_TABLE", "Attach", "Worker", "WorkerCrashedError", "run_standalone", "run_worker"]
 
 log = structlog.get_logger("slamon.worker")
 
@@ -81,8 +84,15 @@ class Worker:
         self.processor: Processor | None = None
         self.http: HealthServer | None = None
         self.ready = False
+        self.crashed = False
+        self.partitions = 0
+        self.gauges = ObjectiveGauges(self.metrics)
         self._on_ready: Callable[[], None] | None = None
         self._last_gauges = 0.0
+        self._resumed_partitions: set[int] = set()
+        self._lag_series: set[tuple[str, str]] = set()
+        self._watermark_series: set[str] = set()
+        self._from_checkpoint: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -94,13 +104,16 @@ class Worker:
     ) -> None:
         """Run until ``stop`` is set; ``on_ready`` is called after the first recovery."""
         self._on_ready = on_ready
-        partitions = await ensure_topics(self.settings)
+        partitions = self.partitions = await ensure_topics(self.settings)
         app = self.build(partitions)
         self.metrics.agreements_loaded.set(len(self.agreements))
         self.metrics.build_info.info({"role": "worker"})
         if self.serve_http:
             self.http = HealthServer(
-                self.metrics.registry, lambda: self.ready, port=self.settings.metrics_port
+                self.metrics.registry,
+                lambda: self.ready,
+                alive=lambda: not self.crashed,
+                port=self.settings.metrics_port,
             ).start()
             log.info("metrics_serving", port=self.http.port, path="/metrics")
         log.info(
@@ -109,9 +122,13 @@ class Worker:
             agreements=len(self.agreements),
             settings=self.settings.redacted(),
         )
+        crash: BaseException | None = None
         try:
             await app.start()
-            await stop.wait()
+            crash = await _until_stopped_or_crashed(app, stop)
+            if crash is not None:
+                self.crashed = True
+                log.error("worker_crashed", reason=repr(crash))
         finally:
             log.info("worker_stopping")
             self.ready = False
@@ -123,6 +140,8 @@ class Worker:
             if self.http is not None:
                 self.http.stop()
             log.info("worker_stopped")
+        if crash is not None:
+            raise WorkerCrashedError(f"the Faust app crashed: {crash!r}") from crash
 
     def build(self, partitions: int) -> SlamonApp:
         """The Faust app with the stateful agent, the tick timer and attached agents."""
@@ -189,10 +208,14 @@ class Worker:
 
         app.agent(source, name="slamon-engine", concurrency=1)(engine_agent)
 
-        async def resume_from_state() -> None:
-            await self._resume(app, processor)
+        def resume_offsets(tps: set[TP]) -> dict[TP, int]:
+            return self._resume_offsets(app, processor, tps)
 
-        app.after_seek = resume_from_state
+        async def on_resumed() -> None:
+            await self._on_resumed(app, processor)
+
+        app.resume_offsets = resume_offsets
+        app.on_resumed = on_resumed
 
         async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
             revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
@@ -212,38 +235,64 @@ class Worker:
 
     # -- assignment -----------------------------------------------------------------
 
-    async def _resume(self, app: SlamonApp, processor: Processor) -> None:
-        """Seek every assigned source to its checkpoint's offset (or the beginning)."""
-        consumer = app.consumer
-        assigned = set(consumer.assignment())
+    def _resume_offsets(self, app: SlamonApp, processor: Processor, tps: set[TP]) -> dict[TP, int]:
+        """Reload the resumed partitions' checkpoints; their sources resume from them."""
+        partitions = {tp.partition for tp in tps if tp.topic in processor.sources}
+        targets = processor.resume(partitions)
+        self._resumed_partitions |= partitions
+        self._from_checkpoint |= {p for p in partitions if processor.states[p].restored}
+        return {
+            TP(topic, p): offset for (topic, p), offset in targets.items() if TP(topic, p) in tps
+        }
+
+    async def _on_resumed(self, app: SlamonApp, processor: Processor) -> None:
+        """After a rebalance: forget revoked partitions, log, become ready."""
+        assigned = set(app.consumer.assignment())
         partitions = {tp.partition for tp in assigned if tp.topic in processor.sources}
         processor.drop(set(processor.states) - partitions)
-        targets = processor.resume(partitions)
-        from_start: list[TP] = []
-        for (topic, partition), offset in sorted(targets.items()):
-            tp = TP(topic, partition)
-            if tp not in assigned:
-                continue
-            if offset is None:
-                from_start.append(tp)
-            else:
-                await consumer.seek(tp, offset)
-        if from_start:
-            earliest = await consumer.earliest_offsets(*from_start)
-            for tp in from_start:
-                offset = int(earliest.get(tp) or 0)
-                await consumer.seek(tp, offset)
-                processor.set_position(tp.topic, tp.partition, offset)
+        fresh = [
+            TP(topic, p)
+            for p in partitions - self._from_checkpoint
+            for topic in processor.sources
+            if TP(topic, p) in assigned
+        ]
+        if fresh:
+            for tp, earliest in (await app.consumer.earliest_offsets(*fresh)).items():
+                if earliest is not None:
+                    processor.raise_position(tp.topic, tp.partition, int(earliest))
         log.info(
             "partitions_resumed",
             partitions=sorted(partitions),
-            from_checkpoint=sorted({p for (_, p), o in targets.items() if o is not None}),
+            from_checkpoint=sorted(self._from_checkpoint & partitions),
         )
+        self._resumed_partitions = set()
+        self._from_checkpoint = set()
         self.ready = True
         self.metrics.worker_ready.set(1)
         if self._on_ready is not None:
             on_ready, self._on_ready = self._on_ready, None
             on_ready()
+
+    def objective_status(self) -> list[ObjectiveStatus]:
+        """Objectives of the contracts whose partition this worker owns, at its watermark.
+
+        Safe to call from another thread every few seconds (e.g. a live view).
+        """
+        processor = self.processor
+        if processor is None or not self.partitions:
+            return []
+        statuses: list[ObjectiveStatus] = []
+        for partition, state in list(processor.states.items()):
+            owned = {
+                a.contract_id
+                for a in self.agreements
+                if partition_of(a.contract_id, self.partitions) == partition
+            }
+            if owned:
+                statuses.extend(
+                    s for s in state.engine.objective_status() if s.contract_id in owned
+                )
+        return statuses
 
     # -- timer ----------------------------------------------------------------------
 
@@ -262,7 +311,9 @@ class Worker:
             self._update_gauges(processor, assigned, now)
 
     def _update_gauges(self, processor: Processor, assigned: set[TP], now: float) -> None:
+        """Lag gauges of owned partitions; series of partitions that moved away are removed."""
         metrics = self.metrics
+        lag_series: set[tuple[str, str]] = set()
         for tp in assigned:
             if tp.topic not in processor.sources:
                 continue
@@ -271,12 +322,40 @@ class Worker:
             end = processor.end_offset(tp.topic, tp.partition)
             if progress is None or progress.next_offset is None or end is None:
                 continue
-            lag = max(0, end - progress.next_offset)
-            metrics.consumer_lag.labels(tp.topic, str(tp.partition)).set(lag)
+            labels = (tp.topic, str(tp.partition))
+            metrics.consumer_lag.labels(*labels).set(max(0, end - progress.next_offset))
+            lag_series.add(labels)
+        watermark_series: set[str] = set()
         for partition, state in list(processor.states.items()):
             lag_s = watermark_lag(state, now)
             if lag_s is not None:
                 metrics.watermark_lag.labels(str(partition)).set(lag_s)
+                watermark_series.add(str(partition))
+        for labels in self._lag_series - lag_series:
+            metrics.consumer_lag.remove(*labels)
+        for partition_label in self._watermark_series - watermark_series:
+            metrics.watermark_lag.remove(partition_label)
+        self._lag_series, self._watermark_series = lag_series, watermark_series
+        self.gauges.update(self.objective_status())
+
+
+class WorkerCrashedError(MonitorError):
+    """A Faust service of the worker crashed; the process should exit and be restarted."""
+
+
+async def _until_stopped_or_crashed(app: SlamonApp, stop: asyncio.Event) -> BaseException | None:
+    """Wait for ``stop`` or for the app (or one of its services) to crash."""
+    stopped = asyncio.ensure_future(stop.wait())
+    crashed = asyncio.ensure_future(app._crashed.wait())
+    try:
+        await asyncio.wait({stopped, crashed}, return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for future in (stopped, crashed):
+            future.cancel()
+    if app._crashed.is_set() and not stop.is_set():
+        reason: BaseException | None = app.crash_reason
+        return reason or RuntimeError("crashed")
+    return None
 
 
 def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
@@ -341,12 +420,15 @@ def run_standalone(
     configure_logging(settings.log_level, settings.log_format)
     metrics = Metrics()
     attach = notifier_attachments(settings, agreements, metrics)
-    if not settings.embedded:
-        run_worker(settings, agreements, metrics, attach=attach)
-        return
-    warn(EMBEDDED_BROKER_WARNING)
-    with EmbeddedBroker() as broker:
-        log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
-        run_worker(
-            settings.with_brokers(broker.bootstrap_servers), agreements, metrics, attach=attach
-        )
+    try:
+        if not settings.embedded:
+            run_worker(settings, agreements, metrics, attach=attach)
+            return
+        warn(EMBEDDED_BROKER_WARNING)
+        with EmbeddedBroker() as broker:
+            log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
+            run_worker(
+                settings.with_brokers(broker.bootstrap_servers), agreements, metrics, attach=attach
+            )
+    except WorkerCrashedError as exc:
+        raise SystemExit(f"slamon run: {exc}") from exc

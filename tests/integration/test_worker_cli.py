@@ -1,0 +1,45 @@
+"""``slamon run`` without brokers: embedded broker with a warning, clean stop, no orphans."""
+
+from __future__ import annotations
+
+import signal
+from pathlib import Path
+
+import pytest
+
+from monitor.embedded_broker import EMBEDDED_BROKER_WARNING
+from monitor.settings import Settings
+from tests.integration.test_embedded_broker import process_gone
+from tests.worker_harness import REPO, WorkerProcess, worker_env
+
+pytestmark = [pytest.mark.integration, pytest.mark.slow]
+
+
+def children(pid: int) -> list[int]:
+    found = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[1]) == pid:
+            found.append(int(stat.parent.name))
+    return found
+
+
+@pytest.mark.timeout(90)
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_run_without_brokers_uses_the_embedded_broker_and_stops_cleanly(
+    kafka_settings: Settings, tmp_path: Path, signum: signal.Signals
+) -> None:
+    env = worker_env(kafka_settings, REPO / "rules")
+    env["SLAMON_KAFKA_BROKERS"] = ""
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        worker.wait_ready(60)
+        assert worker.process is not None
+        brokers = children(worker.process.pid)
+        assert brokers, "no embedded broker process"
+        worker.process.send_signal(signum)
+        assert worker.process.wait(40) == 0, worker.log_tail()
+    assert all(process_gone(pid) for pid in brokers)
+    assert " ".join(EMBEDDED_BROKER_WARNING.split()[:8]) in " ".join(worker.log_tail(20000).split())

@@ -1,0 +1,285 @@
+"""The worker's record handling without Kafka: dead letters, re-keying, held watermark, state."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from monitor.domain.agreement import Agreement
+from monitor.metrics import Metrics
+from monitor.rulespec.loader import load_rules
+from monitor.settings import Settings
+from monitor.stream.processor import (
+    HEADER_ERROR,
+    HEADER_REASON,
+    HEADER_SOURCE_OFFSET,
+    HEADER_SOURCE_PARTITION,
+    HEADER_SOURCE_TOPIC,
+    HEADER_TRUNCATED,
+    MAX_DEADLETTER_BYTES,
+    Outgoing,
+    Processor,
+    Record,
+)
+from monitor.stream.state import PartitionState, SourceProgress
+from monitor.stream.ticks import held_watermark
+
+RULES = """\
+version: slamon/v1
+contract: live
+title: Seconds-long deadlines
+objectives:
+  - {id: email-20s, kind: first_response, match: {channel: email}, within: 20s}
+"""
+T0 = 1_800_000_000.0  # 2027-01-15T08:00:00Z
+SETTINGS = Settings(kafka_brokers=["k:9092"], lateness_s=5, tick_interval_s=1)
+TOPICS = SETTINGS.topics
+
+
+@pytest.fixture(scope="module")
+def agreements(tmp_path_factory: pytest.TempPathFactory) -> list[Agreement]:
+    folder = tmp_path_factory.mktemp("rules")
+    (folder / "live.yaml").write_text(RULES)
+    loaded, problems = load_rules([Path(folder)])
+    assert not problems
+    return loaded
+
+
+class Harness:
+    """A processor over one partition whose end offsets the test sets."""
+
+    def __init__(self, agreements: list[Agreement], settings: Settings = SETTINGS) -> None:
+        self.ends: dict[tuple[str, int], int] = {}
+        self.saved: dict[int, bytes] = {}
+        self.metrics = Metrics()
+        self.offsets: dict[str, int] = {}
+        self.processor = Processor(
+            settings,
+            agreements,
+            self.metrics,
+            end_offset=lambda topic, partition: self.ends.get((topic, partition), 0),
+            load_checkpoint=self.saved.get,
+        )
+        self.processor.resume([0])
+
+    def send(
+        self, topic: str, value: bytes, *, key: bytes | None = b"live", now: float
+    ) -> list[Outgoing]:
+        offset = self.offsets.get(topic, 0)
+        self.offsets[topic] = offset + 1
+        self.ends[(topic, 0)] = max(self.ends.get((topic, 0), 0), offset + 1)
+        return self.processor.handle(Record(topic, 0, offset, key, value, (), now), now)
+
+    def tick(self, now: float) -> list[Outgoing]:
+        return self.processor.handle(Record(TOPICS.ticks, 0, 0, None, b"{}", (), now), now)
+
+    def sample(self, name: str, **labels: str) -> float:
+        return self.metrics.registry.get_sample_value(name, labels) or 0.0
+
+
+def ticket(kind: str, ts: float, **extra: Any) -> bytes:
+    body = {
+        "event_id": f"{kind}-{extra.get('ticket_id', 'T1')}-{ts}",
+        "type": kind,
+        "ts": f"{ts}",
+        "contract_id": "live",
+        "ticket_id": "T1",
+        **extra,
+    }
+    from monitor.domain.alerts import format_instant
+
+    body["ts"] = format_instant(ts)
+    return json.dumps(body).encode()
+
+
+def alerts(out: list[Outgoing]) -> list[dict[str, Any]]:
+    return [json.loads(o.value) for o in out if o.topic == TOPICS.alerts]
+
+
+# -- dead letters -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("value", "reason"),
+    [
+        (b"{not json", "invalid_json"),
+        (b"\xff\xfe\x00garbage", "invalid_encoding"),
+        (b"[1, 2]", "not_object"),
+        (b'{"type": "ticket.created", "contract_id": "live"}', "missing_field"),
+        (
+            b'{"event_id": 7, "type": "ticket.created", "ts": "2027-01-01T00:00:00Z",'
+            b' "contract_id": "live", "ticket_id": "T", "channel": "email"}',
+            "wrong_type",
+        ),
+        (
+            b'{"event_id": "e", "type": "fax.sent", "ts": "2027-01-01T00:00:00Z",'
+            b' "contract_id": "live"}',
+            "unknown_type",
+        ),
+        (
+            b'{"event_id": "e", "type": "ticket.created", "ts": "2027-01-01T00:00:00Z",'
+            b' "contract_id": "nobody", "ticket_id": "T", "channel": "email"}',
+            "unknown_contract",
+        ),
+        (b"", "invalid_json"),
+    ],
+)
+def test_invalid_records_go_to_the_deadletter_topic_with_reason_and_source(
+    agreements: list[Agreement], value: bytes, reason: str
+) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, b"{}", now=T0)  # offset 0
+    before = harness.sample("slamon_events_invalid_total", reason=reason)
+    [out] = harness.send(TOPICS.tickets, value, key=b"k", now=T0)
+    headers = dict(out.headers)
+    assert (out.topic, out.key, out.value) == (TOPICS.deadletter, b"k", value)
+    assert headers[HEADER_REASON] == reason.encode()
+    assert headers[HEADER_ERROR]
+    assert headers[HEADER_SOURCE_TOPIC] == TOPICS.tickets.encode()
+    assert (headers[HEADER_SOURCE_PARTITION], headers[HEADER_SOURCE_OFFSET]) == (b"0", b"1")
+    assert harness.sample("slamon_events_invalid_total", reason=reason) == before + 1
+
+
+def test_a_huge_value_is_dead_lettered_cut_to_size_with_its_length(
+    agreements: list[Agreement],
+) -> None:
+    value = b'{"junk": "' + b"x" * (MAX_DEADLETTER_BYTES * 2) + b'"}'
+    [out] = Harness(agreements).send(TOPICS.calls, value, now=T0)
+    headers = dict(out.headers)
+    assert headers[HEADER_REASON] == b"too_large"
+    assert len(out.value) == MAX_DEADLETTER_BYTES
+    assert headers[HEADER_TRUNCATED] == str(len(value)).encode()
+
+
+def test_the_records_own_headers_are_kept_before_the_reason(agreements: list[Agreement]) -> None:
+    processor = Harness(agreements).processor
+    record = Record(TOPICS.calls, 0, 0, None, b"nope", (("trace", b"abc"),), T0)
+    [out] = processor.handle(record, T0)
+    assert out.headers[0] == ("trace", b"abc")
+
+
+# -- re-keying ------------------------------------------------------------------------
+
+
+def test_an_event_keyed_otherwise_is_rekeyed_by_contract_and_applied_from_there(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)
+    created = ticket("ticket.created", T0, channel="email")
+    [out] = harness.send(TOPICS.tickets, created, key=b"T1", now=T0)
+    assert (out.topic, out.key, out.value) == (TOPICS.rekey, b"live", created)
+    assert harness.sample("slamon_events_total", type="ticket.created") == 0
+    assert harness.send(TOPICS.rekey, created, key=b"live", now=T0) == []
+    assert harness.sample("slamon_events_total", type="ticket.created") == 1
+
+
+# -- event time -------------------------------------------------------------------------
+
+
+def test_ticks_hold_event_time_while_a_source_lags(agreements: list[Agreement]) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.ends[(TOPICS.tickets, 0)] = 5  # the reply may be among the unread records
+    assert harness.tick(T0 + 600) == []  # held at the last event's time - lateness
+    assert harness.processor.states[0].engine.watermark == T0 - 5
+    harness.send(TOPICS.tickets, ticket("ticket.agent_reply", T0 + 10), now=T0 + 600)
+    harness.ends[(TOPICS.tickets, 0)] = 2
+    assert alerts(harness.tick(T0 + 700)) == []
+    assert harness.processor.states[0].engine.watermark == T0 + 700 - 5
+
+
+def test_the_deadline_of_an_unanswered_ticket_fires_by_wall_clock(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    assert alerts(harness.tick(T0 + 20)) == []  # 20 - 5 s lateness: not yet
+    fired = alerts(harness.tick(T0 + 26))
+    assert [(a["state"], a["event_time"]) for a in fired] == [
+        ("at_risk", "2027-01-15T08:00:15Z"),  # the default warn_at, 75 %
+        ("breached", "2027-01-15T08:00:20Z"),
+    ]
+
+
+def test_without_wall_clock_idle_partitions_stop_at_their_last_event(
+    agreements: list[Agreement],
+) -> None:
+    settings = SETTINGS.model_copy(update={"follow_wall_clock": False})
+    harness = Harness(agreements, settings)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    assert harness.tick(T0 + 3600) == []
+    assert harness.processor.states[0].engine.watermark == T0 - 5
+
+
+@pytest.mark.parametrize(
+    ("sources", "expected"),
+    [
+        ([], 95.0),  # nothing to wait for: the wall clock
+        ([(SourceProgress(3, 50.0, 99.0), 3)], 45.0),  # caught up, not idle yet
+        ([(SourceProgress(3, 50.0, 10.0), 3)], 95.0),  # caught up and idle
+        ([(SourceProgress(3, 50.0, 10.0), 9)], 45.0),  # lagging
+        ([(SourceProgress(3, 50.0, 10.0), None)], 45.0),  # end unknown: lagging
+        ([(SourceProgress(1, 70.0, 99.0), 2), (SourceProgress(4, 40.0, 99.0), 8)], 35.0),
+        ([(SourceProgress(1, 70.0, 99.0), 2), (SourceProgress(), 8)], -math.inf),
+    ],
+)
+def test_the_held_watermark_is_the_slowest_active_source(
+    sources: list[tuple[SourceProgress, int | None]], expected: float
+) -> None:
+    got = held_watermark(
+        sources, now=100.0, lateness=5.0, idle_s=2.0, follow_wall_clock=True, max_event_time=70.0
+    )
+    assert got == expected
+
+
+# -- state ------------------------------------------------------------------------------
+
+
+def test_a_checkpoint_restores_the_engine_and_the_source_offsets(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.send(TOPICS.calls, b"junk", now=T0)
+    state = harness.processor.states[0]
+    assert harness.processor.checkpoint_due(state, T0)
+    blob = state.encode()
+
+    again = Harness(agreements)
+    again.saved[0] = blob
+    targets = again.processor.resume([0])
+    restored = again.processor.states[0]
+    assert restored.restored
+    assert targets[(TOPICS.tickets, 0)] == 1
+    assert targets[(TOPICS.calls, 0)] == 1
+    assert targets[(TOPICS.chats, 0)] == 0
+    assert restored.engine.snapshot() == state.engine.snapshot()
+    # a record inside the checkpoint is not applied again
+    old = Record(TOPICS.tickets, 0, 0, b"live", ticket("ticket.created", T0, channel="email"))
+    assert again.processor.handle(old, T0) == []
+    assert restored.engine.counters.total == 1
+
+
+def test_checkpoints_are_due_after_n_events_or_t_seconds(agreements: list[Agreement]) -> None:
+    settings = SETTINGS.model_copy(update={"checkpoint_events": 3, "checkpoint_interval_s": 10})
+    processor = Harness(agreements, settings).processor
+    state = processor.states[0]
+    processor.checkpointed(state, T0)
+    assert not processor.checkpoint_due(state, T0 + 60)  # nothing new
+    state.events_since_checkpoint = 1
+    assert not processor.checkpoint_due(state, T0 + 5)
+    assert processor.checkpoint_due(state, T0 + 10)
+    state.events_since_checkpoint = 3
+    assert processor.checkpoint_due(state, T0 + 1)
+
+
+def test_a_corrupt_checkpoint_starts_the_partition_afresh(agreements: list[Agreement]) -> None:
+    harness = Harness(agreements)
+    harness.saved[0] = b"not a checkpoint"
+    harness.processor.resume([0])
+    assert not harness.processor.states[0].restored
+    assert isinstance(harness.processor.states[0], PartitionState)
