@@ -209,7 +209,7 @@ def demo(
     hours: Annotated[float, typer.Option(help="Simulated hours")] = 24.0,
     seed: Annotated[int, typer.Option(help="Random seed")] = 1,
     start: Annotated[
-        str | None, typer.Option(help="Simulated start, RFC 3339 [next weekday 00:00 UTC]")
+        str | None, typer.Option(help="Simulated start, RFC 3339 [next weekday 01:00 UTC]")
     ] = None,
     out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
     offline: Annotated[

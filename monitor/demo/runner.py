@@ -46,11 +46,12 @@ from monitor.simulate import simulate
 from monitor.stream.simulate_live import LiveStats, publish_live
 from monitor.stream.topics import ensure_topics
 
-__all__ = ["DemoOptions", "DemoResult", "next_weekday_midnight", "run_demo"]
+__all__ = ["DemoOptions", "DemoResult", "next_working_day", "run_demo"]
 
 READY_TIMEOUT_S: Final = 90.0  # Tansu delays a new group by ~half the session timeout
 DRAIN_S: Final = 3.0  # once the worker caught up with the finished span, for the last alerts
 SCRAPE_EVERY_S: Final = 1.0
+DEMO_START_HOUR_UTC: Final = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -59,7 +60,7 @@ class DemoOptions:
     speed: float = 360.0
     hours: float = 24.0
     seed: int = 1
-    start: datetime | None = None  # default: the next weekday's 00:00 UTC
+    start: datetime | None = None  # default: next_working_day(now)
     out: Path = Path("out/demo")
     refresh_per_s: float = 2.0
     summary_every_s: float = 10.0
@@ -85,14 +86,16 @@ class _Live:
     ready: asyncio.Event = field(default_factory=asyncio.Event)
 
 
-def next_weekday_midnight(now: datetime) -> datetime:
-    """The first 00:00 UTC after ``now`` that starts Monday-Friday.
+def next_working_day(now: datetime) -> datetime:
+    """01:00 UTC of the first Monday-Friday after ``now``'s UTC date.
 
-    Simulated time runs ahead of the wall clock, never behind it: a worker whose
-    idle watermark follows the wall clock then never overtakes the simulation.
+    01:00 UTC is 09:00 in Shanghai, when the Chinese agreements' desks open, so
+    the demo has traffic and breaches from its first seconds. Simulated time runs
+    ahead of the wall clock, never behind it: a worker whose idle watermark
+    follows the wall clock then never overtakes the simulation.
     """
     day = (now.astimezone(UTC) + timedelta(days=1)).replace(
-        hour=0, minute=0, second=0, microsecond=0
+        hour=DEMO_START_HOUR_UTC, minute=0, second=0, microsecond=0
     )
     while day.weekday() >= 5:
         day += timedelta(days=1)
@@ -183,7 +186,7 @@ class _Run:
 
     async def main(self) -> str:
         stop = asyncio.Event()
-        start = self.options.start or next_weekday_midnight(datetime.now(UTC))
+        start = self.options.start or next_working_day(datetime.now(UTC))
         out = self.options.out / "alerts.jsonl"
         with stop_on_sigint(stop), out.open("w", encoding="utf-8") as alerts_file:
             tasks = [

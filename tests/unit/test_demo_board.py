@@ -11,7 +11,7 @@ from prometheus_client import generate_latest
 from rich.console import Console
 
 from monitor.demo.board import AlertBoard, MetricsSnapshot, objective_rows
-from monitor.demo.runner import next_weekday_midnight
+from monitor.demo.runner import next_working_day
 from monitor.demo.view import Header, plain_summary, screen
 from monitor.metrics import Metrics
 from monitor.rulespec.loader import load_rules
@@ -162,6 +162,6 @@ def test_a_frame_fits_the_terminal_height(height: int) -> None:
         ("2026-11-25T23:30:00-05:00", "2026-11-27"),  # Thursday 04:30 UTC → Friday
     ],
 )
-def test_the_demo_simulates_the_next_weekday_from_midnight_utc(now: str, expected: str) -> None:
-    start = next_weekday_midnight(datetime.fromisoformat(now))
-    assert start.isoformat() == f"{expected}T00:00:00+00:00"
+def test_the_demo_simulates_the_next_working_day_from_01_utc(now: str, expected: str) -> None:
+    start = next_working_day(datetime.fromisoformat(now))
+    assert start.isoformat() == f"{expected}T01:00:00+00:00"
