@@ -144,6 +144,8 @@ def test_two_workers_on_kafka_with_distinct_metrics_ports_and_volumes(
     ports = {svc["environment"]["SLAMON_METRICS_PORT"] for svc in found.values()}
     assert len(ports) == 2
     volumes = {svc["volumes"][0].split(":")[0] for svc in found.values()}
+    mounts = {v.split(":")[1] for svc in found.values() for v in svc["volumes"]}
+    assert {svc["environment"]["SLAMON_NOTIFIERS_FILE"] for svc in found.values()} <= mounts
     assert len(volumes) == 2
     for svc in found.values():
         assert svc["environment"]["SLAMON_KAFKA_BROKERS"] == "kafka:9092"
@@ -207,3 +209,17 @@ def test_alertmanager_gets_every_key_file_its_config_reads(compose: dict[str, An
     config = (DEPLOY / "alertmanager" / "alertmanager.yml").read_text(encoding="utf-8")
     for path in re.findall(r"/etc/alertmanager/secrets/([\w.-]+)", config):
         assert (folder / path).is_file(), path
+
+
+def test_the_compose_notifiers_file_loads_and_defines_every_sink_the_agreements_name() -> None:
+    from monitor.sinks.config import load_notifiers
+
+    notifiers = load_notifiers(DEPLOY / "compose" / "notifiers.yaml", environ={})
+    named = {
+        sink
+        for path in (ROOT / "rules").glob("*.yaml")
+        for level in (load_yaml(path).get("alerting") or {}).get("escalation", [])
+        for sink in level["notify"]
+    }
+    assert named
+    assert named <= set(notifiers.sinks)

@@ -1,11 +1,11 @@
 """A real Prometheus scrapes a running slamon worker and has every series deploy/ uses.
 
 Embedded broker, simulated traffic (plus malformed, duplicate, late, too-late and
-unknown-contract events, so those counters exist), one ``slamon run`` subprocess,
-and Prometheus on loopback with the shipped rule files, scraping every second. Its
-query API must return data for every metric name the dashboard, the Prometheus
-rules and the Grafana rules use, recording rules included, except the series
-listed in ``NOT_PRODUCED_HERE`` with the reason.
+unknown-contract events, so those counters exist), one ``slamon run`` subprocess
+whose notifier delivers to a loopback receiver that fails on purpose at first, and
+Prometheus on loopback with the shipped rule files, scraping every second. Its query
+API must return data for every metric name the dashboard, the Prometheus rules and
+the Grafana rules use, recording rules included.
 """
 
 from __future__ import annotations
@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import shutil
 import subprocess
+import threading
 import time
 import urllib.parse
 import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -45,29 +47,66 @@ CONTRACT = "cta-apc-nj"
 START = datetime(2026, 11, 16, 13, 0, tzinfo=UTC)  # Monday morning in New Jersey
 HOURS = 8.0
 
-# Series that need something this test does not run, and why.
-NOT_PRODUCED_HERE = {
-    # Notifications come from the notifier agent and its sinks (docs/notifications.md);
-    # a worker without a notifiers file sends none.
-    "slamon_notifications_total": "no notifier configured",
-    "slamon_notification_retries_total": "no notifier configured",
-    "slamon_notification_delivery_seconds_bucket": "no notifier configured",
-    "slamon_notifications_pending": "no notifier configured",
-    "slamon:notifications_failed:increase15m": "no notifier configured",
-    "slamon:notifications_pending:sum": "no notifier configured",
-    # The objective gauges are set by the worker from Engine.objective_status(); the
-    # worker on main does not export them yet (docs/operations.md, Metrics).
-    "slamon_objective_status": "worker does not set objective gauges yet",
-    "slamon_objective_sli": "worker does not set objective gauges yet",
-    "slamon_objective_target": "worker does not set objective gauges yet",
-    "slamon_items_open": "worker does not set objective gauges yet",
-    "slamon_items_at_risk": "worker does not set objective gauges yet",
-    "slamon_burn_rate": "worker does not set objective gauges yet",
-    "slamon_error_budget_remaining_ratio": "worker does not set objective gauges yet",
-    "slamon:objective_status:max": "worker does not set objective gauges yet",
-    "slamon:objective_sli:max": "worker does not set objective gauges yet",
-    "slamon:objective_target:max": "worker does not set objective gauges yet",
-}
+NOTIFIERS = """
+retry: {max_attempts: 3, initial_backoff: 0.05, max_backoff: 0.2, timeout: 2}
+notifiers:
+  alertmanager:
+    type: alertmanager
+    urls: [BASE/ok, BASE/flaky, BASE/fail]
+    refresh_interval: 1
+  pagerduty-leads: {type: pagerduty, url: BASE/pagerduty, routing_key_env: SLAMON_TEST_PD_KEY}
+  pagerduty-account-manager:
+    {type: pagerduty, url: BASE/pagerduty, routing_key_env: SLAMON_TEST_PD_KEY}
+  service-team-lead: {type: opsgenie, url: BASE/opsgenie, api_key_env: SLAMON_TEST_OG_KEY}
+"""
+
+
+class Receiver(ThreadingHTTPServer):
+    """Loopback sink: /flaky answers its first request 503, /fail its first 400, then 200.
+
+    So the notifier sends, retries, fails and dead-letters once, and then delivers:
+    every notification series exists.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _Handler)
+        self.seen: set[str] = set()
+        self.lock = threading.Lock()
+
+    @property
+    def base(self) -> str:
+        return f"http://127.0.0.1:{self.server_address[1]}"
+
+
+class _Handler(BaseHTTPRequestHandler):
+    server: Receiver
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        path = self.path.split("?")[0].rstrip("/").split("/")[1]
+        with self.server.lock:
+            first = path not in self.server.seen
+            self.server.seen.add(path)
+        status = {"flaky": 503, "fail": 400}.get(path, 200) if first else 200
+        self.send_response(status)
+        self.send_header("Content-Length", "2")
+        self.end_headers()
+        self.wfile.write(b"{}")
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver()
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield server
+    finally:
+        server.shutdown()
+        server.server_close()
 
 
 def used_names() -> set[str]:
@@ -201,12 +240,21 @@ def prometheus_for(prometheus_binary: str, tmp_path: Path) -> Iterator[Any]:
 
 @pytest.mark.timeout(240)
 def test_prometheus_scraping_a_worker_has_every_series_the_dashboard_and_rules_use(
-    kafka_settings: Settings, tmp_path: Path, prometheus_for: Any
+    kafka_settings: Settings, tmp_path: Path, prometheus_for: Any, receiver: Receiver
 ) -> None:
     lines = traffic()
     produce(kafka_settings, [*event_records(kafka_settings, lines), *malformed(kafka_settings)])
-    env = worker_env(kafka_settings, REPO / "rules", follow_wall_clock="false")
-    wanted = used_names() - set(NOT_PRODUCED_HERE)
+    notifiers = tmp_path / "notifiers.yaml"
+    notifiers.write_text(NOTIFIERS.replace("BASE", receiver.base))
+    env = worker_env(
+        kafka_settings,
+        REPO / "rules",
+        follow_wall_clock="false",
+        notifiers_file=notifiers,
+        test_pd_key="k" * 32,
+        test_og_key="og-key",
+    )
+    wanted = used_names()
 
     with WorkerProcess(env, tmp_path / "worker.log") as worker:
         worker.wait_ready()
@@ -226,4 +274,8 @@ def test_prometheus_scraping_a_worker_has_every_series_the_dashboard_and_rules_u
         assert [float(s["value"][1]) for s in up] == [1.0]
         reasons = {s["metric"]["reason"] for s in prometheus.query("slamon_events_invalid_total")}
         assert {"invalid_json", "missing_field", "unknown_type"} <= reasons
+        outcomes = {s["metric"]["outcome"] for s in prometheus.query("slamon_notifications_total")}
+        assert {"sent", "retry", "failed", "dead_letter"} <= outcomes
+        statuses = prometheus.query(f'slamon:objective_status:max{{contract="{CONTRACT}"}}')
+        assert {s["metric"]["objective"] for s in statuses} >= {"email-first-response"}
         assert worker.terminate() == 0, worker.log_tail()
