@@ -163,7 +163,7 @@ class ContractRuntime:
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         for availability in self.availability.get(event["service"], ()):
-            availability.record(ts, event["status"])
+            availability.record(ts, event["status"], event["event_id"])
         return []
 
     def _survey(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -579,7 +579,7 @@ class ContractRuntime:
     def to_state(self) -> dict[str, Any]:
         return {
             "windows": {oid: t.to_state() for oid, t in self.windows.items()},
-            "periods": [p.to_state() for p in self.periods],
+            "periods": {p.objective_id: p.to_state() for p in self.periods},
             "items": self.items,
             "due": [list(entry) for entry in self.due],
             "calls": self.calls,
@@ -592,8 +592,12 @@ class ContractRuntime:
         for oid, tracker_state in state["windows"].items():
             if oid in self.windows:
                 self.windows[oid].load_state(tracker_state)
-        for tracker, tracker_state in zip(self.periods, state["periods"], strict=False):
-            tracker.load_state(tracker_state)
+        saved = state["periods"]
+        if isinstance(saved, list):  # older snapshots: trackers in agreement order
+            saved = {p.objective_id: st for p, st in zip(self.periods, saved, strict=False)}
+        for tracker in self.periods:
+            if tracker.objective_id in saved:
+                tracker.load_state(saved[tracker.objective_id])
         self.items = state["items"]
         self._walkers.clear()
         self.trackers_minute = None

@@ -322,13 +322,18 @@ class AvailabilityTracker(PeriodTracker):
         self.transitions: list[list[Any]] = []
         self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
 
-    def record(self, ts: float, status: str) -> None:
-        """A ``service.status`` event; transitions already accounted apply from now on."""
+    def record(self, ts: float, status: str, event_id: str) -> None:
+        """A ``service.status`` event; transitions already accounted apply from now on.
+
+        Transitions are kept in (time, event_id) order, so two changes at the same
+        instant apply in the same order whatever order they arrived in.
+        """
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
-        entry = [ts, status]
+        entry = [ts, status, event_id]
+        key = (ts, event_id)
         index = len(self.transitions)
-        while index > 0 and self.transitions[index - 1][0] > ts:
+        while index > 0 and (self.transitions[index - 1][0], self.transitions[index - 1][2]) > key:
             index -= 1
         self.transitions.insert(index, entry)
 
@@ -337,7 +342,7 @@ class AvailabilityTracker(PeriodTracker):
         bad = 0.0
         t, status = start, self.status
         while self.transitions and self.transitions[0][0] < end:
-            ts, new_status = self.transitions.pop(0)
+            ts, new_status, _event_id = self.transitions.pop(0)
             ts = max(ts, start)
             if self.observer is not None:
                 self.observer.availability_change(
@@ -372,7 +377,8 @@ class AvailabilityTracker(PeriodTracker):
     def load_state(self, state: dict[str, Any]) -> None:
         super().load_state(state)
         self.status = state["status"]
-        self.transitions = [list(t) for t in state["transitions"]]
+        # [ts, status] entries predate the event_id tie-break: order them first.
+        self.transitions = [[*t, ""] if len(t) == 2 else list(t) for t in state["transitions"]]
 
 
 class ComplianceTracker(PeriodTracker):

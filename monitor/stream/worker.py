@@ -38,7 +38,7 @@ from monitor.domain.errors import MonitorError
 from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import Metrics
 from monitor.settings import Settings
-from monitor.stream.faust_app import SlamonApp, make_app
+from monitor.stream.faust_app import PRODUCER_MAX_REQUEST_SIZE, SlamonApp, make_app
 from monitor.stream.gauges import ObjectiveGauges, partition_of
 from monitor.stream.health import HealthServer
 from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
@@ -157,6 +157,8 @@ class Worker:
             partitions=partitions,
             key_type=str,
             value_type=bytes,
+            # a checkpoint is one record: let a real cluster take what the producer sends
+            extra_topic_configs={"max.message.bytes": str(PRODUCER_MAX_REQUEST_SIZE)},
         )
         tps: dict[tuple[str, int], TP] = {}
 
