@@ -103,21 +103,21 @@ class Engine:
             self._seen_by_hour[hour] = [event_id]
         else:
             bucket.append(event_id)
-        contract.apply(fields, ts, self.watermark)
+        alerts = contract.apply(fields, ts, self.watermark)  # a late event may settle an item
         due = contract.due
         if due and due[0][0] < self._due_head:
             self._due_head = due[0][0]
         if ts > self.max_event_time:
             self.max_event_time = ts
             if not self.auto_advance:
-                return []
+                return alerts
             watermark = ts - self.lateness
             if watermark > self.watermark:
                 if watermark < self._minute_end and self._due_head >= watermark:
                     self.watermark = watermark  # same minute, nothing due: no pass needed
-                    return []
-                return self.advance(watermark)
-        return []
+                    return alerts
+                alerts.extend(self.advance(watermark))
+        return alerts
 
     def advance(self, watermark: float) -> list[Alert]:
         """Move event time forward to ``watermark``: fire what became due."""

@@ -333,3 +333,18 @@ def test_monthly_compliance_is_the_share_of_items_in_time() -> None:
     report = build_report(engine)["contracts"]["acme"]["objectives"]["res"]
     assert (report["value"], report["samples"], report["met"]) == (0.9, 10, False)
     assert report["months"]["2026-11"]["value"] == 0.9
+
+
+def test_a_late_reply_behind_the_watermark_still_resolves_the_breach() -> None:
+    """Regression: alerts a late event settles at once were dropped by Engine.apply."""
+    engine = Engine([agreement(first_response(30 * 60))], lateness=60)
+    alerts = run(
+        engine,
+        [
+            created(at("2026-11-20 10:00")),
+            event("call.offered", at("2026-11-20 11:01"), call_id="c1"),
+        ],
+    )
+    assert states(alerts) == [("fr", "breached", "2026-11-20T10:30:00Z")]
+    late = engine.apply(event("ticket.agent_reply", at("2026-11-20 10:45"), ticket_id="T1"))
+    assert states(late) == [("fr", "resolved", "2026-11-20T10:45:00Z")]
