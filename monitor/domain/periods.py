@@ -153,7 +153,11 @@ class PeriodTracker:
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         raise NotImplementedError
 
-    def expected_total(self, year: int, month: int, month_total: float) -> float:
+    def expected_total(
+        self, year: int, month: int, month_total: float, until: float | None = None
+    ) -> float:
+        """The month's projected total; ``until`` = the instant accounted so far (default:
+        the minute after the last one accounted)."""
         raise NotImplementedError
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
@@ -203,7 +207,7 @@ class PeriodTracker:
         rates["fast"], rates["slow"] = fast, slow
         enough = burn.total(SLOW_LONG) >= self.min_volume
         bad, total = self.months[key]
-        expected = self.expected_total(year, month, total)
+        expected = self.expected_total(year, month, total, instant)
         exhausted = total >= self.min_volume and bad > budget * expected
         if exhausted:
             state, severity = "breached", "critical"
@@ -236,10 +240,10 @@ class PeriodTracker:
         bad, total = self.months.get(key, (0.0, 0.0))
         return 1.0 - bad / total if total > 0 else None
 
-    def projected_value(self, key: str) -> float | None:
+    def projected_value(self, key: str, until: float | None = None) -> float | None:
         bad, total = self.months.get(key, (0.0, 0.0))
         year, month = (int(part) for part in key.split("-"))
-        expected = self.expected_total(year, month, total)
+        expected = self.expected_total(year, month, total, until)
         return 1.0 - bad / expected if expected > 0 else None
 
     @property
@@ -250,7 +254,7 @@ class PeriodTracker:
 
     def _alert(self, state: AlertState, key: str, instant: float) -> Alert:
         value = self.month_value(key)
-        projected = self.projected_value(key)
+        projected = self.projected_value(key, instant)
         shown = "n/a" if value is None else f"{value * 100:.3f}%"
         summary = {
             "breached": f"{self.contract_id}/{self.objective_id}: {key} can no longer meet "
@@ -361,7 +365,9 @@ class AvailabilityTracker(PeriodTracker):
             return end - start
         return self.calendar.business_seconds(start, end)
 
-    def expected_total(self, year: int, month: int, month_total: float) -> float:
+    def expected_total(
+        self, year: int, month: int, month_total: float, until: float | None = None
+    ) -> float:
         cached = self._open_months.get((year, month))
         if cached is None:
             start, end = month_bounds(self.timezone, year, month)
@@ -418,12 +424,20 @@ class ComplianceTracker(PeriodTracker):
         pair = self.pending.pop(minute, None)
         return (pair[0], pair[1]) if pair else (0.0, 0.0)
 
-    def expected_total(self, year: int, month: int, month_total: float) -> float:
-        """Projected decided items this month, from the pace so far."""
-        if self.next_minute is None:
-            return month_total
+    def expected_total(
+        self, year: int, month: int, month_total: float, until: float | None = None
+    ) -> float:
+        """Projected decided items this month, from the pace so far.
+
+        Inside :meth:`advance` ``until`` is the minute boundary being evaluated, so the
+        projection does not depend on how many minutes one call advances.
+        """
+        if until is None:
+            if self.next_minute is None:
+                return month_total
+            until = self.next_minute * MINUTE + MINUTE
         start, end = month_bounds(self.timezone, year, month)
-        elapsed = min(end, self.next_minute * MINUTE + MINUTE) - start
+        elapsed = min(end, until) - start
         share = elapsed / (end - start)
         return month_total / share if share > 0 else month_total
 

@@ -112,3 +112,36 @@ def test_monthly_state_is_restored_by_objective_id_when_objectives_are_reordered
     assert before["up"] is not None
     assert before["up"] < 1.0
     assert after == before
+
+
+def test_monthly_compliance_alerts_do_not_depend_on_how_far_one_advance_goes() -> None:
+    """Regression: the projection used the tracker's minute from before the batch."""
+    from monitor.domain.agreement import BusinessTime, ItemObjective
+    from monitor.domain.calendar import BusinessCalendar
+
+    compliance = ItemObjective(
+        "res",
+        "resolution",
+        BusinessTime(3600),
+        BusinessCalendar.always_open("UTC"),
+        target=Target(">=", 0.9),
+        period="month",
+    )
+    events = [
+        event("ticket.created", at(f"2026-11-20 13:{m:02d}"), ticket_id=f"T{m}", channel="email")
+        for m in range(0, 30, 3)
+    ]
+
+    def alerts(step: float) -> list[str]:
+        engine = Engine([agreement(compliance)], lateness=60)
+        out = engine.apply_all(events)
+        t, end = epoch("2026-11-20 13:30"), epoch("2026-11-20 16:00")
+        while t < end:
+            t = min(end, t + step)
+            out += engine.advance(t)
+        return sorted(json.dumps(a.to_json(), sort_keys=True) for a in out)
+
+    minute_by_minute = alerts(60)
+    assert any('"state": "breached"' in a for a in minute_by_minute)
+    assert alerts(3 * 3600) == minute_by_minute
+    assert alerts(7 * 60) == minute_by_minute
