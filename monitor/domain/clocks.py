@@ -438,6 +438,7 @@ def cycle_effects(
             effects.append(Effect("resolved", finish))
         else:
             wake(finish)
-    if finish is not None and finish < watermark:
-        flags[DECIDED] = 1  # everything up to the finish has been emitted above
+    # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
+    # change) is not decided: a later change back re-activates it, so it stays
+    # unsettled and is re-evaluated on the item's next event.
     return effects, next_due

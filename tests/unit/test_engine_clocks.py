@@ -348,3 +348,26 @@ def test_a_late_reply_behind_the_watermark_still_resolves_the_breach() -> None:
     assert states(alerts) == [("fr", "breached", "2026-11-20T10:30:00Z")]
     late = engine.apply(event("ticket.agent_reply", at("2026-11-20 10:45"), ticket_id="T1"))
     assert states(late) == [("fr", "resolved", "2026-11-20T10:45:00Z")]
+
+
+def test_a_clock_ended_by_a_priority_change_and_reactivated_counts_in_any_order() -> None:
+    """Regression (shuffle property): an ended cycle was marked decided and never counted."""
+    objective = resolution(
+        1, match=Match(priority=frozenset({"high"})), pause_on=frozenset({"pending"})
+    )
+    steps = [
+        created(at("2026-11-20 14:02")),
+        status(at("2026-11-20 14:07"), "pending"),
+        event("ticket.priority_changed", at("2026-11-20 14:14"), ticket_id="T1", priority="low"),
+        event(
+            "ticket.priority_changed", at("2026-11-20 14:53:32"), ticket_id="T1", priority="high"
+        ),
+        event("ticket.customer_reply", at("2026-11-20 14:53:33"), ticket_id="T1"),
+        status(at("2026-11-20 14:53:35"), "solved"),
+    ]
+    for late_first in (False, True):
+        order = steps[:3] + (steps[3:][::-1] if late_first else steps[3:])
+        engine = Engine([agreement(objective)], lateness=60)
+        run(engine, order, until=epoch("2026-11-20 16:00"))
+        report = build_report(engine)["contracts"]["acme"]["objectives"]["res"]
+        assert (report["samples"], report["value"]) == (1, 1.0), late_first
