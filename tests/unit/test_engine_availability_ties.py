@@ -1,4 +1,4 @@
-"""Availability: status changes at the same instant apply in one order, whatever their arrival."""
+"""Monthly trackers: same-instant availability changes, restore by objective id, advance size."""
 
 from __future__ import annotations
 
@@ -6,33 +6,28 @@ import json
 
 from monitor.domain.agreement import AvailabilityObjective, Target
 from monitor.domain.engine import Engine
+from monitor.domain.events import Event
 from tests.support import agreement, at, epoch, event
 
 AGREEMENT = agreement(AvailabilityObjective("up", "core", Target(">=", 0.999)), warn_at=(0.75,))
 
 
+def _status(clock: str, status: str, event_id: str) -> Event:
+    return event(
+        "service.status",
+        at(f"2026-11-20 {clock}"),
+        service="core",
+        status=status,
+        event_id=event_id,
+    )
+
+
 def _alerts(order: list[int]) -> list[str]:
     events = [
-        event(
-            "service.status",
-            at("2026-11-20 13:00:00"),
-            service="core",
-            status="down",
-            event_id="e1",
-        ),
-        event(
-            "service.status",
-            at("2026-11-20 13:00:01"),
-            service="core",
-            status="down",
-            event_id="e2",
-        ),
-        event(
-            "service.status", at("2026-11-20 13:00:01"), service="core", status="up", event_id="e3"
-        ),
-        event(
-            "service.status", at("2026-11-20 13:06:00"), service="core", status="up", event_id="e4"
-        ),
+        _status("13:00:00", "down", "e1"),
+        _status("13:00:01", "down", "e2"),
+        _status("13:00:01", "up", "e3"),
+        _status("13:06:00", "up", "e4"),
     ]
     engine = Engine([AGREEMENT], lateness=60)
     alerts = engine.apply_all([events[i] for i in order])
@@ -52,35 +47,16 @@ def test_ties_apply_in_event_id_order() -> None:
     engine = Engine([AGREEMENT], lateness=60)
     engine.apply_all(
         [
-            event(
-                "service.status",
-                at("2026-11-20 13:00:00"),
-                service="core",
-                status="down",
-                event_id="e1",
-            ),
-            event(
-                "service.status",
-                at("2026-11-20 13:00:01"),
-                service="core",
-                status="up",
-                event_id="e3",
-            ),
-            event(
-                "service.status",
-                at("2026-11-20 13:00:01"),
-                service="core",
-                status="down",
-                event_id="e2",
-            ),
+            _status("13:00:00", "down", "e1"),
+            _status("13:00:01", "up", "e3"),
+            _status("13:00:01", "down", "e2"),
         ]
     )
     engine.advance(epoch("2026-11-20 14:00"))
     [status] = [s for s in engine.objective_status() if s.objective_id == "up"]
     assert status.value is not None
-    minutes = (epoch("2026-11-20 14:00") - epoch("2026-11-20 13:00")) / 60
-    # month to date since the first event: 1 s down out of 60 min
-    assert abs((1 - status.value) * minutes * 60 - 1.0) < 1e-6
+    # month to date since the first event's minute: 1 s down out of 60 min
+    assert abs((1 - status.value) * 3600 - 1.0) < 1e-6
 
 
 def test_monthly_state_is_restored_by_objective_id_when_objectives_are_reordered() -> None:
