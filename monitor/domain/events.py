@@ -287,15 +287,10 @@ def parse_event(raw: bytes | str) -> Event | EventError:
     """Decode one message value into an event, or say precisely why not."""
     if len(raw) > MAX_EVENT_BYTES:
         return EventError(TOO_LARGE, f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-    if isinstance(raw, bytes) and not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return EventError(INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        fields: Fields = _VALIDATE_JSON(raw)
+        fields: Fields = _VALIDATE_JSON(raw)  # the JSON parser rejects bytes that are not UTF-8
     except ValidationError as exc:
-        return _explain(exc)
+        return _explain(exc, raw)
     ts = fields["ts"]
     try:
         epoch = _instant(ts).timestamp()
@@ -309,14 +304,16 @@ def parse_event(raw: bytes | str) -> Event | EventError:
 _TS_EXPECTED: Final = "must be an RFC 3339 timestamp with an offset, like 2026-11-20T17:00:00+01:00"
 
 
-def _explain(exc: ValidationError) -> EventError:
+def _explain(exc: ValidationError, raw: bytes | str) -> EventError:
     error = exc.errors(include_url=False)[0]
     kind = error["type"]
     loc = error["loc"]
     field = ".".join(str(part) for part in _field_path(loc)) or None
     message = error["msg"]
     if kind == "json_invalid":
-        return EventError(INVALID_JSON, f"not JSON: {error['ctx'].get('error', message)}")
+        return _not_utf8(raw) or EventError(
+            INVALID_JSON, f"not JSON: {error['ctx'].get('error', message)}"
+        )
     if kind in ("model_attributes_type", "model_type", "dict_type") and not field:
         return EventError(NOT_OBJECT, "an event must be a JSON object")
     if kind == "union_tag_not_found":
@@ -333,6 +330,16 @@ def _explain(exc: ValidationError) -> EventError:
     if kind in _WRONG_TYPE_ERRORS:
         return EventError(WRONG_TYPE, f"{field}: {message} (got {_short(error)})", field)
     return EventError(INVALID_VALUE, f"{field}: {message} (got {_short(error)})", field)
+
+
+def _not_utf8(raw: bytes | str) -> EventError | None:
+    if isinstance(raw, str) or raw.isascii():
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return EventError(INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
+    return None
 
 
 def _field_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:

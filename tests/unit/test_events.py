@@ -110,6 +110,8 @@ CALL = {**BASE, "type": "call.answered", "call_id": "C1"}
     ("raw", "reason", "field"),
     [
         (b"\xff\xfe{}", "invalid_encoding", None),
+        (_raw(**CALL)[:-1] + b', "x": "\xed\xa0\x80"}', "invalid_encoding", None),
+        (_raw(**CALL).replace(b'"C1"', b'"C\xc3"'), "invalid_encoding", None),
         (b"{not json", "invalid_json", None),
         (b"", "invalid_json", None),
         (b"[1, 2]", "not_object", None),
