@@ -223,15 +223,18 @@ class Event:
         return f"Event({self.fields!r})"
 
 
+_FROMISOFORMAT: Final = datetime.fromisoformat
+
+
 def _instant(text: str) -> datetime:
     """An RFC 3339 timestamp (syntax already checked) as an aware datetime."""
     try:
-        return datetime.fromisoformat(text)
+        return _FROMISOFORMAT(text)
     except ValueError:
         upper = text.upper()  # RFC 3339 allows a lower-case t and z, fromisoformat does not
         if upper == text:
             raise
-        return datetime.fromisoformat(upper)
+        return _FROMISOFORMAT(upper)
 
 
 # Stable reason codes: they are metric label values and dead-letter fields.
@@ -291,14 +294,21 @@ def parse_event(raw: bytes | str) -> Event | EventError:
         fields: Fields = _VALIDATE_JSON(raw)  # the JSON parser rejects bytes that are not UTF-8
     except ValidationError as exc:
         return _explain(exc, raw)
+    try:
+        epoch = _FROMISOFORMAT(fields["ts"]).timestamp()
+    except ValueError:  # rare: a lower-case t or z, or a date or time that does not exist
+        return _event_or_bad_time(fields)
+    return Event(fields, epoch)
+
+
+def _event_or_bad_time(fields: Fields) -> Event | EventError:
     ts = fields["ts"]
     try:
-        epoch = _instant(ts).timestamp()
-    except ValueError as exc:  # the syntax is right, the date or time does not exist
+        return Event(fields, _instant(ts).timestamp())
+    except ValueError as exc:
         return EventError(
             INVALID_VALUE, f"ts: not a valid date and time: {exc} (got {_clip(ts)})", "ts"
         )
-    return Event(fields, epoch)
 
 
 _TS_EXPECTED: Final = "must be an RFC 3339 timestamp with an offset, like 2026-11-20T17:00:00+01:00"
