@@ -268,21 +268,7 @@ class EventError:
 
 
 _WRONG_TYPE_ERRORS: Final = frozenset(
-    {
-        "string_type",
-        "float_type",
-        "int_type",
-        "bool_type",
-        "dict_type",
-        "datetime_type",
-        "float_parsing",
-        "int_parsing",
-        "bool_parsing",
-        "model_attributes_type",
-        "model_type",
-        "none_required",
-        "is_instance_of",
-    }
+    {"string_type", "float_type", "int_type", "bool_type", "dict_type", "none_required"}
 )
 
 
@@ -324,7 +310,7 @@ def _explain(exc: ValidationError, raw: bytes | str) -> EventError:
         return _not_utf8(raw) or EventError(
             INVALID_JSON, f"not JSON: {error['ctx'].get('error', message)}"
         )
-    if kind in ("model_attributes_type", "model_type", "dict_type") and not field:
+    if kind == "dict_type" and not field:
         return EventError(NOT_OBJECT, "an event must be a JSON object")
     if kind == "union_tag_not_found":
         return EventError(MISSING_FIELD, "type: field required", "type")

@@ -135,6 +135,13 @@ CALL = {**BASE, "type": "call.answered", "call_id": "C1"}
         (_raw(**{**CALL, "contract_id": 12}), "wrong_type", "contract_id"),
         (_raw(**{**CALL, "wait_s": -1}), "invalid_value", "wait_s"),
         (_raw(**{**CALL, "wait_s": "12"}), "wrong_type", "wait_s"),
+        (_raw(**{**CALL, "call_id": 12}), "wrong_type", "call_id"),
+        (_raw(**{**BASE, "type": "survey.response", "score": "4"}), "wrong_type", "score"),
+        (
+            _raw(**{**BASE, "type": "ticket.agent_reply", "ticket_id": "T", "public": 1}),
+            "wrong_type",
+            "public",
+        ),
         (
             b'{"event_id": "e", "ts": "2026-11-20T17:00:00Z", "contract_id": "a", '
             b'"type": "call.answered", "call_id": "C", "wait_s": Infinity}',
