@@ -63,7 +63,7 @@ def replay(
     emit = on_alert or result.alerts.append
     apply = engine.apply
     for number, raw in enumerate(lines, start=1):
-        if not raw.strip():
+        if not raw or raw.isspace():  # blank lines are allowed (no copy made to find out)
             continue
         event = parse_event(raw)
         if isinstance(event, EventError):

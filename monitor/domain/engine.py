@@ -22,7 +22,7 @@ from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
-from monitor.domain.events import Event, Fields
+from monitor.domain.events import Event
 from monitor.domain.status import ObjectiveStatus, contract_status
 
 STATE_VERSION: Final = 1
@@ -76,8 +76,8 @@ class Engine:
 
     def apply(self, event: Event) -> list[Alert]:
         """Apply one event, then advance the watermark; returns the alerts it caused."""
-        ts = event.ts.timestamp()
-        fields: Fields = event.__dict__  # the model's fields by name, without copying
+        ts = event.epoch
+        fields = event.fields
         counters = self.counters
         counters.total += 1
         event_id = fields["event_id"]

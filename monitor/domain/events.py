@@ -1,26 +1,24 @@
 """Event schema v1 (DESIGN.md section 2) and the one parse function from raw bytes.
 
-Every event type is a frozen pydantic model; ``parse_event`` turns raw bytes into
-one of them or into an :class:`EventError` with a stable reason code and a message
-that names the field. Unknown fields are ignored (producers may add their own);
-known fields are validated strictly: timestamps must carry an offset, ids are
-bounded strings, durations are finite and non-negative, booleans are booleans.
+The schema is one pydantic discriminated union of TypedDicts, validated strictly
+from JSON (no intermediate model objects: the engine reads the validated dict as
+is). ``parse_event`` turns raw bytes into an :class:`Event`, that dict plus the
+event time as epoch seconds computed once, or into an :class:`EventError` with a
+stable reason code and a message that names the field. Unknown fields are
+ignored (producers may add their own); known fields are validated strictly:
+timestamps are RFC 3339 with an offset, ids are bounded strings, durations are
+finite and non-negative, booleans are booleans. Optional fields are filled with
+their defaults, so every field of the event's type is present in the dict.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated, Any, Final, Literal
+from datetime import datetime
+from typing import Annotated, Any, Final, Literal, NotRequired
 
-from pydantic import (
-    AwareDatetime,
-    BaseModel,
-    ConfigDict,
-    Field,
-    StringConstraints,
-    TypeAdapter,
-    ValidationError,
-)
+from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
+from typing_extensions import TypedDict
 
 MAX_EVENT_BYTES: Final = 64 * 1024
 MAX_ATTRIBUTES: Final = 64
@@ -37,48 +35,49 @@ CHANNELS: Final = ("email", "portal", "phone", "chat", "other")
 PRIORITIES: Final = ("urgent", "high", "normal", "low")
 TICKET_STATUSES: Final = ("new", "open", "pending", "on_hold", "solved", "closed")
 
+#: RFC 3339 date-time with a required offset (a lower-case t and z are allowed, section
+#: 5.6). Whether the date and time exist is checked when the epoch is computed.
+RFC3339: Final = (
+    r"^[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}:[0-9]{2}(\.[0-9]+)?"
+    r"([Zz]|[+-]([01][0-9]|2[0-3]):[0-5][0-9])$"
+)
+Timestamp = Annotated[str, StringConstraints(pattern=RFC3339)]
 
-class _Event(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", strict=True)
 
+class _Common(TypedDict):
     event_id: Id
-    ts: AwareDatetime
+    ts: Timestamp
     contract_id: Id
-    queue: Label | None = None
-    attributes: Annotated[dict[Label, Label], Field(max_length=MAX_ATTRIBUTES)] = Field(
-        default_factory=dict
-    )
-
-    @property
-    def epoch(self) -> float:
-        """Event time as epoch seconds (UTC)."""
-        return self.ts.timestamp()
+    queue: NotRequired[Annotated[Label | None, Field(default=None)]]
+    attributes: NotRequired[
+        Annotated[dict[Label, Label], Field(max_length=MAX_ATTRIBUTES, default_factory=dict)]
+    ]
 
 
-class CallOffered(_Event):
+class CallOffered(_Common):
     type: Literal["call.offered"]
     call_id: Id
 
 
-class CallAnswered(_Event):
+class CallAnswered(_Common):
     type: Literal["call.answered"]
     call_id: Id
-    wait_s: Seconds | None = None
+    wait_s: NotRequired[Annotated[Seconds | None, Field(default=None)]]
 
 
-class CallAbandoned(_Event):
+class CallAbandoned(_Common):
     type: Literal["call.abandoned"]
     call_id: Id
-    wait_s: Seconds | None = None
+    wait_s: NotRequired[Annotated[Seconds | None, Field(default=None)]]
 
 
-class CallEnded(_Event):
+class CallEnded(_Common):
     type: Literal["call.ended"]
     call_id: Id
-    handle_s: Seconds | None = None
+    handle_s: NotRequired[Annotated[Seconds | None, Field(default=None)]]
 
 
-class ChatEvent(_Event):
+class ChatEvent(_Common):
     type: Literal[
         "chat.started",
         "chat.agent_message",
@@ -89,56 +88,56 @@ class ChatEvent(_Event):
     chat_id: Id
 
 
-class TicketCreated(_Event):
+class TicketCreated(_Common):
     type: Literal["ticket.created"]
     ticket_id: Id
     channel: Channel
-    priority: Priority = "normal"
-    category: Label | None = None
+    priority: NotRequired[Annotated[Priority, Field(default="normal")]]
+    category: NotRequired[Annotated[Label | None, Field(default=None)]]
 
 
-class TicketAgentReply(_Event):
+class TicketAgentReply(_Common):
     type: Literal["ticket.agent_reply"]
     ticket_id: Id
-    public: bool = True
+    public: NotRequired[Annotated[bool, Field(default=True)]]
 
 
-class TicketCustomerReply(_Event):
+class TicketCustomerReply(_Common):
     type: Literal["ticket.customer_reply"]
     ticket_id: Id
 
 
-class TicketReopened(_Event):
+class TicketReopened(_Common):
     type: Literal["ticket.reopened"]
     ticket_id: Id
 
 
-class TicketStatusChanged(_Event):
+class TicketStatusChanged(_Common):
     type: Literal["ticket.status_changed"]
     ticket_id: Id
     status: TicketStatus
 
 
-class TicketPriorityChanged(_Event):
+class TicketPriorityChanged(_Common):
     type: Literal["ticket.priority_changed"]
     ticket_id: Id
     priority: Priority
 
 
-class SurveyResponse(_Event):
+class SurveyResponse(_Common):
     type: Literal["survey.response"]
     score: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    scale_max: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 5.0
-    ref: Id | None = None
+    scale_max: NotRequired[Annotated[float, Field(gt=0, allow_inf_nan=False, default=5.0)]]
+    ref: NotRequired[Annotated[Id | None, Field(default=None)]]
 
 
-class ServiceStatus(_Event):
+class ServiceStatus(_Common):
     type: Literal["service.status"]
     service: Id
     status: ServiceState
 
 
-Event = Annotated[
+EventFields = Annotated[
     CallOffered
     | CallAnswered
     | CallAbandoned
@@ -154,6 +153,7 @@ Event = Annotated[
     | ServiceStatus,
     Field(discriminator="type"),
 ]
+"""The validated fields of one event, as pydantic returns them: a plain dict."""
 
 EVENT_TYPES: Final = (
     "call.offered",
@@ -176,10 +176,66 @@ EVENT_TYPES: Final = (
 )
 
 Fields = dict[str, Any]
-"""An event as the engine reads it: the model's fields by name (``event.__dict__``)."""
+"""An event as the engine reads it: the validated fields by name, defaults filled in."""
 
-_EVENT_ADAPTER: Final[TypeAdapter[Event]] = TypeAdapter(Event)
-_VALIDATE_JSON: Final = _EVENT_ADAPTER.validator.validate_json  # skips the adapter's wrapper
+_CONFIG: Final = ConfigDict(strict=True, extra="ignore")
+_VALIDATE_JSON: Final = TypeAdapter(EventFields, config=_CONFIG).validator.validate_json
+
+
+class Event:
+    """One valid event: its fields as validated, and its event time as epoch seconds.
+
+    ``fields`` is the dict pydantic built (the engine reads it as is, never copies
+    it); ``epoch`` is computed once, at parse time. ``ts`` builds the aware datetime
+    with the event's own offset only when asked (logs, tests).
+    """
+
+    __slots__ = ("epoch", "fields")
+
+    def __init__(self, fields: Fields, epoch: float) -> None:
+        self.fields = fields
+        self.epoch = epoch
+
+    @property
+    def type(self) -> str:
+        return self.fields["type"]  # type: ignore[no-any-return]
+
+    @property
+    def event_id(self) -> str:
+        return self.fields["event_id"]  # type: ignore[no-any-return]
+
+    @property
+    def contract_id(self) -> str:
+        return self.fields["contract_id"]  # type: ignore[no-any-return]
+
+    @property
+    def ts(self) -> datetime:
+        return _instant(self.fields["ts"])
+
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, Event):
+            return NotImplemented
+        return self.fields == other.fields
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"Event({self.fields!r})"
+
+
+_FROMISOFORMAT: Final = datetime.fromisoformat
+
+
+def _instant(text: str) -> datetime:
+    """An RFC 3339 timestamp (syntax already checked) as an aware datetime."""
+    try:
+        return _FROMISOFORMAT(text)
+    except ValueError:
+        upper = text.upper()  # RFC 3339 allows a lower-case t and z, fromisoformat does not
+        if upper == text:
+            raise
+        return _FROMISOFORMAT(upper)
+
 
 # Stable reason codes: they are metric label values and dead-letter fields.
 INVALID_ENCODING: Final = "invalid_encoding"
@@ -212,21 +268,7 @@ class EventError:
 
 
 _WRONG_TYPE_ERRORS: Final = frozenset(
-    {
-        "string_type",
-        "float_type",
-        "int_type",
-        "bool_type",
-        "dict_type",
-        "datetime_type",
-        "float_parsing",
-        "int_parsing",
-        "bool_parsing",
-        "model_attributes_type",
-        "model_type",
-        "none_required",
-        "is_instance_of",
-    }
+    {"string_type", "float_type", "int_type", "bool_type", "dict_type", "none_required"}
 )
 
 
@@ -234,26 +276,41 @@ def parse_event(raw: bytes | str) -> Event | EventError:
     """Decode one message value into an event, or say precisely why not."""
     if len(raw) > MAX_EVENT_BYTES:
         return EventError(TOO_LARGE, f"event is {len(raw)} bytes, the limit is {MAX_EVENT_BYTES}")
-    if isinstance(raw, bytes) and not raw.isascii():
-        try:
-            raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            return EventError(INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
     try:
-        return _VALIDATE_JSON(raw)  # type: ignore[no-any-return]
+        fields: Fields = _VALIDATE_JSON(raw)  # the JSON parser rejects bytes that are not UTF-8
     except ValidationError as exc:
-        return _explain(exc)
+        return _explain(exc, raw)
+    try:
+        epoch = _FROMISOFORMAT(fields["ts"]).timestamp()
+    except ValueError:  # rare: a lower-case t or z, or a date or time that does not exist
+        return _event_or_bad_time(fields)
+    return Event(fields, epoch)
 
 
-def _explain(exc: ValidationError) -> EventError:
+def _event_or_bad_time(fields: Fields) -> Event | EventError:
+    ts = fields["ts"]
+    try:
+        return Event(fields, _instant(ts).timestamp())
+    except ValueError as exc:
+        return EventError(
+            INVALID_VALUE, f"ts: not a valid date and time: {exc} (got {_clip(ts)})", "ts"
+        )
+
+
+_TS_EXPECTED: Final = "must be an RFC 3339 timestamp with an offset, like 2026-11-20T17:00:00+01:00"
+
+
+def _explain(exc: ValidationError, raw: bytes | str) -> EventError:
     error = exc.errors(include_url=False)[0]
     kind = error["type"]
     loc = error["loc"]
     field = ".".join(str(part) for part in _field_path(loc)) or None
     message = error["msg"]
     if kind == "json_invalid":
-        return EventError(INVALID_JSON, f"not JSON: {error['ctx'].get('error', message)}")
-    if kind in ("model_attributes_type", "model_type", "dict_type") and not field:
+        return _not_utf8(raw) or EventError(
+            INVALID_JSON, f"not JSON: {error['ctx'].get('error', message)}"
+        )
+    if kind == "dict_type" and not field:
         return EventError(NOT_OBJECT, "an event must be a JSON object")
     if kind == "union_tag_not_found":
         return EventError(MISSING_FIELD, "type: field required", "type")
@@ -264,9 +321,21 @@ def _explain(exc: ValidationError) -> EventError:
         return EventError(UNKNOWN_TYPE, f"type: unknown event type {given[:60]!r}", "type")
     if kind == "missing":
         return EventError(MISSING_FIELD, f"{field}: field required", field)
+    if kind == "string_pattern_mismatch" and field == "ts":
+        return EventError(INVALID_VALUE, f"ts: {_TS_EXPECTED} (got {_short(error)})", field)
     if kind in _WRONG_TYPE_ERRORS:
         return EventError(WRONG_TYPE, f"{field}: {message} (got {_short(error)})", field)
     return EventError(INVALID_VALUE, f"{field}: {message} (got {_short(error)})", field)
+
+
+def _not_utf8(raw: bytes | str) -> EventError | None:
+    if isinstance(raw, str) or raw.isascii():
+        return None
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return EventError(INVALID_ENCODING, f"not UTF-8: {exc.reason} at byte {exc.start}")
+    return None
 
 
 def _field_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
@@ -277,7 +346,11 @@ def _field_path(loc: tuple[int | str, ...]) -> tuple[int | str, ...]:
 
 
 def _short(error: Any) -> str:
-    text = repr(error.get("input"))
+    return _clip(error.get("input"))
+
+
+def _clip(value: object) -> str:
+    text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
 
 
@@ -295,6 +368,7 @@ __all__ = [
     "ChatEvent",
     "Event",
     "EventError",
+    "EventFields",
     "Fields",
     "ServiceStatus",
     "SurveyResponse",

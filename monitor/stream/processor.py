@@ -202,7 +202,7 @@ class Processor:
             )
             if counters.too_late != too_late:
                 self.metrics.events_too_late.labels(contract_id).inc()
-        ts = event.ts.timestamp()
+        ts = event.epoch
         if ts > progress.max_event_time:
             progress.max_event_time = ts
         if record.timestamp is not None:

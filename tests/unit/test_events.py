@@ -9,9 +9,8 @@ import pytest
 from monitor.domain.events import (
     EVENT_TYPES,
     MAX_EVENT_BYTES,
+    Event,
     EventError,
-    TicketAgentReply,
-    TicketCreated,
     parse_event,
 )
 
@@ -45,13 +44,58 @@ def test_every_event_type_parses_with_its_fields(event_type: str) -> None:
     assert parsed.ts.timestamp() == 1795190400.0
 
 
-def test_defaults_fill_priority_public_and_scale() -> None:
-    created = parse_event(_raw(**BASE, type="ticket.created", ticket_id="T", channel="chat"))
-    reply = parse_event(_raw(**BASE, type="ticket.agent_reply", ticket_id="T"))
-    assert isinstance(created, TicketCreated)
-    assert (created.priority, created.category) == ("normal", None)
-    assert isinstance(reply, TicketAgentReply)
-    assert reply.public is True
+def test_the_event_time_is_computed_once_and_keeps_its_offset() -> None:
+    parsed = parse_event(_raw(**BASE, type="call.offered", call_id="C"))
+    assert isinstance(parsed, Event)
+    assert parsed.epoch == 1795190400.0
+    assert parsed.ts.isoformat() == "2026-11-20T17:00:00+01:00"
+    assert (parsed.event_id, parsed.contract_id) == ("e1", "acme")
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "2026-11-20T16:00:00Z",
+        "2026-11-20t16:00:00z",
+        "2026-11-20 16:00:00Z",
+        "2026-11-20T16:00:00-00:00",
+        "2026-11-20T11:00:00.000000-05:00",
+        "2026-11-20T16:00:00.0000004Z",
+    ],
+)
+def test_rfc3339_forms_are_accepted(ts: str) -> None:
+    parsed = parse_event(_raw(**{**BASE, "ts": ts}, type="call.offered", call_id="C"))
+    assert isinstance(parsed, Event), parsed
+    assert parsed.epoch == parsed.ts.timestamp() == 1795190400.0
+
+
+OPTIONAL_DEFAULTS = [
+    ("call.offered", {"call_id": "C"}, {"queue": None, "attributes": {}}),
+    ("call.answered", {"call_id": "C"}, {"wait_s": None}),
+    ("call.abandoned", {"call_id": "C"}, {"wait_s": None}),
+    ("call.ended", {"call_id": "C"}, {"handle_s": None}),
+    ("ticket.created", {"ticket_id": "T", "channel": "chat"}, {"priority": "normal"}),
+    ("ticket.created", {"ticket_id": "T", "channel": "chat"}, {"category": None}),
+    ("ticket.agent_reply", {"ticket_id": "T"}, {"public": True}),
+    ("survey.response", {"score": 4}, {"scale_max": 5.0, "ref": None}),
+]
+
+
+@pytest.mark.parametrize(("event_type", "given", "defaults"), OPTIONAL_DEFAULTS)
+def test_optional_fields_get_their_defaults(
+    event_type: str, given: dict[str, object], defaults: dict[str, object]
+) -> None:
+    parsed = parse_event(_raw(**BASE, type=event_type, **given))
+    assert isinstance(parsed, Event), parsed
+    assert {name: parsed.fields[name] for name in defaults} == defaults
+
+
+def test_each_parse_gets_its_own_attributes() -> None:
+    first, second = (parse_event(_raw(**BASE, type="chat.started", chat_id="K")) for _ in "ab")
+    assert isinstance(first, Event)
+    assert isinstance(second, Event)
+    first.fields["attributes"]["tier"] = "gold"
+    assert second.fields["attributes"] == {}
 
 
 def test_unknown_extra_fields_are_ignored() -> None:
@@ -66,6 +110,8 @@ CALL = {**BASE, "type": "call.answered", "call_id": "C1"}
     ("raw", "reason", "field"),
     [
         (b"\xff\xfe{}", "invalid_encoding", None),
+        (_raw(**CALL)[:-1] + b', "x": "\xed\xa0\x80"}', "invalid_encoding", None),
+        (_raw(**CALL).replace(b'"C1"', b'"C\xc3"'), "invalid_encoding", None),
         (b"{not json", "invalid_json", None),
         (b"", "invalid_json", None),
         (b"[1, 2]", "not_object", None),
@@ -78,11 +124,24 @@ CALL = {**BASE, "type": "call.answered", "call_id": "C1"}
         (_raw(**{**CALL, "ts": "2026-11-20T17:00:00"}), "invalid_value", "ts"),
         (_raw(**{**CALL, "ts": 1795190400}), "wrong_type", "ts"),
         (_raw(**{**CALL, "ts": "yesterday"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": "2026-02-30T17:00:00+01:00"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": "2026-11-20T24:00:00Z"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": "2026-11-20T17:00:00+0100"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": "2026-11-20T17:00:00+24:00"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": " 2026-11-20T17:00:00Z"}), "invalid_value", "ts"),
+        (_raw(**{**CALL, "ts": "2026-11-20T17:00:0\u0660Z"}), "invalid_value", "ts"),
         (_raw(**{**CALL, "event_id": ""}), "invalid_value", "event_id"),
         (_raw(**{**CALL, "event_id": "x" * 201}), "invalid_value", "event_id"),
         (_raw(**{**CALL, "contract_id": 12}), "wrong_type", "contract_id"),
         (_raw(**{**CALL, "wait_s": -1}), "invalid_value", "wait_s"),
         (_raw(**{**CALL, "wait_s": "12"}), "wrong_type", "wait_s"),
+        (_raw(**{**CALL, "call_id": 12}), "wrong_type", "call_id"),
+        (_raw(**{**BASE, "type": "survey.response", "score": "4"}), "wrong_type", "score"),
+        (
+            _raw(**{**BASE, "type": "ticket.agent_reply", "ticket_id": "T", "public": 1}),
+            "wrong_type",
+            "public",
+        ),
         (
             b'{"event_id": "e", "ts": "2026-11-20T17:00:00Z", "contract_id": "a", '
             b'"type": "call.answered", "call_id": "C", "wait_s": Infinity}',
@@ -126,3 +185,18 @@ def test_bad_input_gets_a_stable_reason_naming_the_field(
     assert (error.reason, error.field) == (reason, field)
     if field:
         assert error.message.startswith(f"{field}:")
+
+
+@pytest.mark.parametrize(
+    ("ts", "says"),
+    [
+        ("2026-02-30T17:00:00+01:00", "ts: not a valid date and time: day is out of range"),
+        ("2026-11-20T17:00:00", "ts: must be an RFC 3339 timestamp with an offset"),
+        ("yesterday", "ts: must be an RFC 3339 timestamp with an offset"),
+    ],
+)
+def test_a_bad_timestamp_says_what_is_wrong(ts: str, says: str) -> None:
+    error = parse_event(_raw(**{**CALL, "ts": ts}))
+    assert isinstance(error, EventError)
+    assert error.message.startswith(says)
+    assert repr(ts) in error.message
