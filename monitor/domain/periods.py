@@ -30,9 +30,12 @@ from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.observer import Observer
 
 MINUTE: Final = 60
-WINDOWS_MINUTES: Final = (5, 30, 60, 360)
 FAST_BUDGET_SHARE, FAST_LONG, FAST_SHORT = 0.02, 60, 5
 SLOW_BUDGET_SHARE, SLOW_LONG, SLOW_SHORT = 0.05, 360, 30
+WINDOWS_MINUTES: Final = (FAST_SHORT, SLOW_SHORT, FAST_LONG, SLOW_LONG)
+_LONGEST: Final = SLOW_LONG
+_WINDOW_INDEX: Final = {window: index for index, window in enumerate(WINDOWS_MINUTES)}
+_CLEAN: Final = [0.0] * len(WINDOWS_MINUTES)
 
 
 @lru_cache(maxsize=1024)
@@ -64,44 +67,81 @@ def month_key(year: int, month: int) -> str:
 
 
 class RollingSums:
-    """Sums of ``(bad, total)`` over the last N minutes for a few N at once."""
+    """Sums of ``(bad, total)`` over the last N minutes for a few N at once.
 
-    __slots__ = ("minutes", "sums")
+    Every sum moves by ``sum - leaving + entering`` in that order, so a restored run
+    (which pushes the saved minutes again from zero) rounds like the original did.
+    A bad sum is left alone only where that formula gives it back unchanged: the
+    minute entering and every minute leaving have no bad amount.
+    """
+
+    __slots__ = ("bad_sums", "minutes", "quiet_pushes", "total_sums")
 
     def __init__(self) -> None:
-        self.minutes: deque[tuple[float, float]] = deque(maxlen=max(WINDOWS_MINUTES))
-        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+        self.minutes: deque[tuple[float, float]] = deque(maxlen=_LONGEST)
+        self.bad_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.total_sums = [0.0] * len(WINDOWS_MINUTES)
+        # pushes since the last minute with a bad amount, capped: once it reaches the
+        # longest window, every minute a push can read as leaving has bad == 0.
+        self.quiet_pushes = _LONGEST
 
-    def push(self, bad: float, total: float) -> None:
+    def push(self, bad: float, total: float) -> bool:
+        """Add a minute (the oldest leaves each window); True if every window is clean."""
         minutes = self.minutes
         size = len(minutes)
-        for window, pair in self.sums.items():
+        bads, totals = self.bad_sums, self.total_sums
+        if size < _LONGEST:
+            self._push_while_filling(bad, total, size)
+        else:  # every window full: the four windows unrolled (this runs every minute)
+            if bad or self.quiet_pushes < _LONGEST:
+                bads[0] = bads[0] - minutes[size - FAST_SHORT][0] + bad
+                bads[1] = bads[1] - minutes[size - SLOW_SHORT][0] + bad
+                bads[2] = bads[2] - minutes[size - FAST_LONG][0] + bad
+                bads[3] = bads[3] - minutes[size - SLOW_LONG][0] + bad
+            totals[0] = totals[0] - minutes[size - FAST_SHORT][1] + total
+            totals[1] = totals[1] - minutes[size - SLOW_SHORT][1] + total
+            totals[2] = totals[2] - minutes[size - FAST_LONG][1] + total
+            totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
+            minutes.append((bad, total))
+        if bad:
+            self.quiet_pushes = 0
+        elif self.quiet_pushes < _LONGEST:
+            self.quiet_pushes += 1
+        return bads == _CLEAN
+
+    def _push_while_filling(self, bad: float, total: float, size: int) -> None:
+        minutes = self.minutes
+        bads, totals = self.bad_sums, self.total_sums
+        for index, window in enumerate(WINDOWS_MINUTES):
             if size >= window:
                 old_bad, old_total = minutes[size - window]
-                pair[0] = pair[0] - old_bad + bad
-                pair[1] = pair[1] - old_total + total
+                bads[index] = bads[index] - old_bad + bad
+                totals[index] = totals[index] - old_total + total
             else:
-                pair[0] += bad
-                pair[1] += total
+                bads[index] += bad
+                totals[index] += total
         minutes.append((bad, total))
 
     def clean(self) -> bool:
         """No bad amount in any window (every error rate is exactly 0)."""
-        return all(pair[0] == 0.0 for pair in self.sums.values())
+        return self.bad_sums == _CLEAN
 
     def error_rate(self, window: int) -> float:
-        bad, total = self.sums[window]
+        index = _WINDOW_INDEX[window]
+        bad, total = self.bad_sums[index], self.total_sums[index]
         return bad / total if total > 0 else 0.0
 
     def total(self, window: int) -> float:
-        return self.sums[window][1]
+        return self.total_sums[_WINDOW_INDEX[window]]
 
     def to_state(self) -> list[list[float]]:
         return [list(pair) for pair in self.minutes]
 
     def load_state(self, minutes: list[list[float]]) -> None:
         self.minutes.clear()
-        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+        self.bad_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.total_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.quiet_pushes = _LONGEST
         for bad, total in minutes:
             self.push(bad, total)
 
@@ -166,39 +206,49 @@ class PeriodTracker:
         last = int(watermark // MINUTE)
         minute = self.next_minute
         month_start, month_end, year, month, key = self._month
+        totals = self.months.get(key)
+        burn = self.burn
         while minute < last:
-            boundary = (minute + 1) * MINUTE
+            start = minute * MINUTE
+            boundary = start + MINUTE
             bad, total = self.minute_amounts(minute)
             if self.observer is not None:
-                self.observer.period_sample(
-                    self.contract_id, self.objective_id, minute * MINUTE, bad, total
-                )
-            if not month_start <= minute * MINUTE < month_end:
-                year, month = month_of(self.timezone, minute * MINUTE)
+                self.observer.period_sample(self.contract_id, self.objective_id, start, bad, total)
+            if not month_start <= start < month_end:
+                year, month = month_of(self.timezone, start)
                 key = month_key(year, month)
                 month_start, month_end = month_bounds(self.timezone, year, month)
                 self._month = (month_start, month_end, year, month, key)
-            totals = self.months.get(key)
+                totals = self.months.get(key)
             if totals is None:
                 totals = self.months[key] = [0.0, 0.0]
             totals[0] += bad
             totals[1] += total
-            self.burn.push(bad, total)
+            clean = burn.push(bad, total)
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
+            elif clean and self.alert_state == "ok" and not self._exhausted(
+                totals, year, month, boundary
+            ):
+                rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
+                rates["fast"] = rates["slow"] = 0.0
             else:
                 self._evaluate(key, year, month, boundary, alerts)
             minute += 1
         self.next_minute = minute
 
+    def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:
+        """The month can no longer meet its target (projected at ``instant``)."""
+        bad, total = totals
+        if bad == 0.0:
+            return False  # nothing spent (and ``0 > budget * expected`` never holds)
+        expected = self.expected_total(year, month, total, instant)
+        return total >= self.min_volume and bad > self.budget * expected
+
     def _evaluate(
         self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
     ) -> None:
         burn = self.burn
-        if self.alert_state == "ok" and self.months[key][0] == 0.0 and burn.clean():
-            rates = self.burn_rates  # nothing bad anywhere: rates 0, no state to change
-            rates["fast"] = rates["slow"] = 0.0
-            return
         fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
         budget = self.budget
         fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / budget
@@ -206,10 +256,7 @@ class PeriodTracker:
         rates = self.burn_rates
         rates["fast"], rates["slow"] = fast, slow
         enough = burn.total(SLOW_LONG) >= self.min_volume
-        bad, total = self.months[key]
-        expected = self.expected_total(year, month, total, instant)
-        exhausted = total >= self.min_volume and bad > budget * expected
-        if exhausted:
+        if self._exhausted(self.months[key], year, month, instant):
             state, severity = "breached", "critical"
         elif enough and fast >= fast_threshold:
             state, severity = "at_risk", "critical"
