@@ -36,6 +36,7 @@ WINDOWS_MINUTES: Final = (FAST_SHORT, SLOW_SHORT, FAST_LONG, SLOW_LONG)
 _LONGEST: Final = SLOW_LONG
 _WINDOW_INDEX: Final = {window: index for index, window in enumerate(WINDOWS_MINUTES)}
 _CLEAN: Final = [0.0] * len(WINDOWS_MINUTES)
+_NEVER: Final = 2**62  # a minute no idle stretch reaches
 
 
 @lru_cache(maxsize=1024)
@@ -109,6 +110,23 @@ class RollingSums:
             self.quiet_pushes += 1
         return bads == _CLEAN
 
+    def push_idle(self, total: float, count: int) -> None:
+        """Push ``count`` minutes of ``(0.0, total)`` while no bad minute is within reach
+        (``quiet_pushes`` is at its cap): the bad sums stay as they are."""
+        minutes = self.minutes
+        totals = self.total_sums
+        idle = (0.0, total)
+        for _ in range(count):
+            size = len(minutes)
+            if size < _LONGEST:
+                self.push(0.0, total)
+                continue
+            totals[0] = totals[0] - minutes[size - FAST_SHORT][1] + total
+            totals[1] = totals[1] - minutes[size - SLOW_SHORT][1] + total
+            totals[2] = totals[2] - minutes[size - FAST_LONG][1] + total
+            totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
+            minutes.append(idle)
+
     def _push_while_filling(self, bad: float, total: float, size: int) -> None:
         minutes = self.minutes
         bads, totals = self.bad_sums, self.total_sums
@@ -177,6 +195,10 @@ class PeriodTracker:
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
+        # derived: minutes before this one are quiet (see _quiet_horizon)
+        self._quiet_until = 0
+        # the total of an idle minute (nothing recorded in it; its bad amount is 0)
+        self.idle_total: float = 0.0
         self.observer: Observer | None = None
 
     @property
@@ -191,6 +213,15 @@ class PeriodTracker:
             self.next_minute = minute
 
     def minute_amounts(self, minute: int) -> tuple[float, float]:
+        raise NotImplementedError
+
+    def idle_until(self, minute: int) -> int:
+        """A minute such that every minute from ``minute`` up to it (excluded) is idle:
+        nothing recorded, nothing bad, the same total."""
+        raise NotImplementedError
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """Idle minutes alone cannot exhaust the month's budget, ``(bad, total)`` so far."""
         raise NotImplementedError
 
     def expected_total(
@@ -209,6 +240,16 @@ class PeriodTracker:
         totals = self.months.get(key)
         burn = self.burn
         while minute < last:
+            if minute < self._quiet_until and self.observer is None:
+                # quiet minutes: bad amounts 0, evaluations that would change nothing
+                stop = min(last, self._quiet_until)
+                idle_total = self.idle_total
+                assert totals is not None  # set by the minute that found the quiet
+                for _ in range(minute, stop):
+                    totals[1] += idle_total
+                burn.push_idle(idle_total, stop - minute)
+                minute = stop
+                continue
             start = minute * MINUTE
             boundary = start + MINUTE
             bad, total = self.minute_amounts(minute)
@@ -225,17 +266,40 @@ class PeriodTracker:
             totals[0] += bad
             totals[1] += total
             clean = burn.push(bad, total)
+            self._quiet_until = 0
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
-            elif clean and self.alert_state == "ok" and not self._exhausted(
-                totals, year, month, boundary
+            elif (
+                clean
+                and self.alert_state == "ok"
+                and not self._exhausted(totals, year, month, boundary)
             ):
                 rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
                 rates["fast"] = rates["slow"] = 0.0
+                self._quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
             else:
                 self._evaluate(key, year, month, boundary, alerts)
             minute += 1
         self.next_minute = minute
+
+    def _quiet_horizon(
+        self, minute: int, totals: list[float], year: int, month: int, month_end: float
+    ) -> int:
+        """Where the quiet that ``minute - 1`` found ends (``minute`` if it does not go on).
+
+        The tracker is quiet when its last minute was evaluated as ok with every burn
+        window clean, no bad minute within reach of any window (so pushing 0 leaves
+        the bad sums exactly as they are) and a budget idle minutes cannot exhaust.
+        Until the next minute with something recorded (or the month's last minute,
+        which closes it) every minute would be evaluated the same way, to the same
+        result: it only needs its total accounted.
+        """
+        if self.burn.quiet_pushes < _LONGEST:
+            return minute
+        if not self.budget_holds_while_idle(totals[0], totals[1], year, month):
+            return minute
+        closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
+        return max(minute, min(self.idle_until(minute), int(closing)))
 
     def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:
         """The month can no longer meet its target (projected at ``instant``)."""
@@ -346,6 +410,7 @@ class PeriodTracker:
         self.next_minute = state["next_minute"]
         self.months = {k: list(v) for k, v in state["months"].items()}
         self.burn.load_state(state["burn"])
+        self._quiet_until = 0
         self.alert_state, self.alert_severity = state["alert"]
         self.breaches = state["breaches"]
         self.burn_rates = dict(state["burn_rates"])
@@ -372,6 +437,7 @@ class AvailabilityTracker(PeriodTracker):
         self.status = "up"
         self.transitions: list[list[Any]] = []
         self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
+        self.idle_total = MINUTE  # minute_amounts' ``end - start`` without a calendar
 
     def record(self, ts: float, status: str, event_id: str) -> None:
         """A ``service.status`` event; transitions already accounted apply from now on.
@@ -381,6 +447,7 @@ class AvailabilityTracker(PeriodTracker):
         """
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
+        self._quiet_until = min(self._quiet_until, int(ts // MINUTE))
         entry = [ts, status, event_id]
         key = (ts, event_id)
         index = len(self.transitions)
@@ -406,6 +473,17 @@ class AvailabilityTracker(PeriodTracker):
             bad += self._open_seconds(t, end)
         self.status = status
         return bad, self._open_seconds(start, end)
+
+    def idle_until(self, minute: int) -> int:
+        if self.calendar is not None or self.status in self.down_states:
+            return minute  # business seconds vary by minute; a down minute is bad
+        if not self.transitions:
+            return _NEVER
+        return int(self.transitions[0][0] // MINUTE)
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """The month's open seconds are fixed, so a budget left stays left without bad."""
+        return not bad > self.budget * self.expected_total(year, month, total)
 
     def _open_seconds(self, start: float, end: float) -> float:
         if self.calendar is None:
@@ -463,6 +541,7 @@ class ComplianceTracker(PeriodTracker):
         minute = int(instant // MINUTE)
         if self.next_minute is not None:
             minute = max(minute, self.next_minute)
+        self._quiet_until = min(self._quiet_until, minute)
         pair = self.pending.setdefault(minute, [0.0, 0.0])
         pair[0] += 0.0 if met else 1.0
         pair[1] += 1.0
@@ -470,6 +549,15 @@ class ComplianceTracker(PeriodTracker):
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         pair = self.pending.pop(minute, None)
         return (pair[0], pair[1]) if pair else (0.0, 0.0)
+
+    def idle_until(self, minute: int) -> int:
+        return min((m for m in self.pending if m >= minute), default=_NEVER)
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """Idle minutes add no items, and the projection never falls below the items so
+        far (the share of the month elapsed is at most 1): ``bad > budget * expected``
+        cannot start to hold if ``bad > budget * total`` does not."""
+        return total < self.min_volume or not bad > self.budget * total
 
     def expected_total(
         self, year: int, month: int, month_total: float, until: float | None = None
