@@ -72,11 +72,21 @@ class RollingSums:
 
     Every sum moves by ``sum - leaving + entering`` in that order, so a restored run
     (which pushes the saved minutes again from zero) rounds like the original did.
-    A bad sum is left alone only where that formula gives it back unchanged: the
-    minute entering and every minute leaving have no bad amount.
+    A sum is left alone only where that formula gives it back unchanged: for the bad
+    sums, when the minute entering and every minute leaving have no bad amount; for
+    the total sums, when every minute held and the one entering have the same
+    whole-number total and the sums are whole numbers (``sum - x + x`` is then exact).
     """
 
-    __slots__ = ("bad_sums", "minutes", "quiet_pushes", "total_sums")
+    __slots__ = (
+        "bad_sums",
+        "minutes",
+        "quiet_pushes",
+        "run_length",
+        "run_total",
+        "steady_total",
+        "total_sums",
+    )
 
     def __init__(self) -> None:
         self.minutes: deque[tuple[float, float]] = deque(maxlen=_LONGEST)
@@ -85,6 +95,11 @@ class RollingSums:
         # pushes since the last minute with a bad amount, capped: once it reaches the
         # longest window, every minute a push can read as leaving has bad == 0.
         self.quiet_pushes = _LONGEST
+        # the total of the latest pushes and how many in a row had it (capped)
+        self.run_total: float | None = None
+        self.run_length = 0
+        # set while pushing this total leaves every total sum as it is
+        self.steady_total: float | None = None
 
     def push(self, bad: float, total: float) -> bool:
         """Add a minute (the oldest leaves each window); True if every window is clean."""
@@ -108,6 +123,8 @@ class RollingSums:
             self.quiet_pushes = 0
         elif self.quiet_pushes < _LONGEST:
             self.quiet_pushes += 1
+        if total != self.steady_total:
+            self._count_run(total)
         return bads == _CLEAN
 
     def push_idle(self, total: float, count: int) -> None:
@@ -117,6 +134,9 @@ class RollingSums:
         totals = self.total_sums
         idle = (0.0, total)
         for _ in range(count):
+            if total == self.steady_total:
+                minutes.append(idle)  # every sum stays as it is
+                continue
             size = len(minutes)
             if size < _LONGEST:
                 self.push(0.0, total)
@@ -126,6 +146,25 @@ class RollingSums:
             totals[2] = totals[2] - minutes[size - FAST_LONG][1] + total
             totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
             minutes.append(idle)
+            self._count_run(total)
+
+    def _count_run(self, total: float) -> None:
+        """Note a pushed total; the sums turn steady once every minute held has it."""
+        if total != self.run_total:
+            self.run_total, self.run_length, self.steady_total = total, 1, None
+            return
+        if self.run_length < _LONGEST:
+            self.run_length += 1
+        self.steady_total = total if self._exact_run() else None
+
+    def _exact_run(self) -> bool:
+        """Every minute held has the run's whole-number total and every sum is whole."""
+        return (
+            self.run_length == _LONGEST == len(self.minutes)
+            and self.run_total is not None
+            and _whole(self.run_total)
+            and all(map(_whole, self.total_sums))
+        )
 
     def _push_while_filling(self, bad: float, total: float, size: int) -> None:
         minutes = self.minutes
@@ -160,8 +199,14 @@ class RollingSums:
         self.bad_sums = [0.0] * len(WINDOWS_MINUTES)
         self.total_sums = [0.0] * len(WINDOWS_MINUTES)
         self.quiet_pushes = _LONGEST
+        self.run_total, self.run_length, self.steady_total = None, 0, None
         for bad, total in minutes:
             self.push(bad, total)
+
+
+def _whole(amount: float) -> bool:
+    """A whole number small enough that adding and subtracting it is exact."""
+    return abs(amount) < 2**52 and float(amount).is_integer()
 
 
 class PeriodTracker:
@@ -232,23 +277,19 @@ class PeriodTracker:
         raise NotImplementedError
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
-        if self.next_minute is None:
+        minute = self.next_minute
+        if minute is None:
             return
         last = int(watermark // MINUTE)
-        minute = self.next_minute
+        if minute < last <= self._quiet_until and self.observer is None:
+            self.next_minute = self._pass_quiet(minute, last)  # the usual minute: quiet
+            return
         month_start, month_end, year, month, key = self._month
         totals = self.months.get(key)
         burn = self.burn
         while minute < last:
             if minute < self._quiet_until and self.observer is None:
-                # quiet minutes: bad amounts 0, evaluations that would change nothing
-                stop = min(last, self._quiet_until)
-                idle_total = self.idle_total
-                assert totals is not None  # set by the minute that found the quiet
-                for _ in range(minute, stop):
-                    totals[1] += idle_total
-                burn.push_idle(idle_total, stop - minute)
-                minute = stop
+                minute = self._pass_quiet(minute, min(last, self._quiet_until))
                 continue
             start = minute * MINUTE
             boundary = start + MINUTE
@@ -300,6 +341,16 @@ class PeriodTracker:
             return minute
         closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
         return max(minute, min(self.idle_until(minute), int(closing)))
+
+    def _pass_quiet(self, minute: int, stop: int) -> int:
+        """Account the quiet minutes ``minute`` to ``stop`` (excluded): their bad amounts
+        are 0 and their evaluations would change nothing (see :meth:`_quiet_horizon`)."""
+        totals = self.months[self._month[4]]
+        idle_total = self.idle_total
+        for _ in range(minute, stop):
+            totals[1] += idle_total
+        self.burn.push_idle(idle_total, stop - minute)
+        return stop
 
     def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:
         """The month can no longer meet its target (projected at ``instant``)."""
