@@ -14,6 +14,12 @@ month at hand:
 
 The alert subject is the month (``period`` ``2026-11``), so each month has its own
 fingerprint and open alerts resolve when the month ends.
+
+Most minutes change nothing: state ok, every burn window clean, nothing recorded.
+Such quiet minutes are accounted (month total, window totals) without evaluation,
+and the rolling sums are left alone wherever recomputing them would give the same
+floats; an attached observer, which samples every minute, turns this off. Both
+ways give the same alerts, burn rates and state (``test_engine_period_quiet``).
 """
 
 from __future__ import annotations
