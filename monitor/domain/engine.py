@@ -130,12 +130,17 @@ class Engine:
             return []
         alerts: list[Alert] = []
         minute = int(watermark // 60)
+        head = math.inf  # _earliest_due(), gathered on the way
         for contract in self.contracts.values():
             due = contract.due
             if contract.trackers_minute != minute or (due and due[0][0] < watermark):
                 contract.advance(watermark, alerts)
-        self._due_head = self._earliest_due()
-        self._cleanup(watermark)
+                due = contract.due
+            if due and due[0][0] < head:
+                head = due[0][0]
+        self._due_head = head
+        if self._next_cleanup_hour is None or watermark // _HOUR >= self._next_cleanup_hour:
+            self._cleanup(watermark)
         if len(alerts) > 1:
             alerts.sort(key=Alert.sort_key)
         return alerts
@@ -169,10 +174,8 @@ class Engine:
     # -- housekeeping ------------------------------------------------------------
 
     def _cleanup(self, watermark: float) -> None:
-        hour = int(watermark // _HOUR)
-        if self._next_cleanup_hour is not None and hour < self._next_cleanup_hour:
-            return
-        self._next_cleanup_hour = hour + 1
+        """Forget what is older than the horizons; once an hour (``advance`` checks)."""
+        self._next_cleanup_hour = int(watermark // _HOUR) + 1
         horizon = watermark - self.dedup_horizon
         oldest_kept = int(horizon // _HOUR)
         for old in [h for h in self._seen_by_hour if h < oldest_kept]:

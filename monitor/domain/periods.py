@@ -14,6 +14,12 @@ month at hand:
 
 The alert subject is the month (``period`` ``2026-11``), so each month has its own
 fingerprint and open alerts resolve when the month ends.
+
+Most minutes change nothing: state ok, every burn window clean, nothing recorded.
+Such quiet minutes are accounted (month total, window totals) without evaluation,
+and the rolling sums are left alone wherever recomputing them would give the same
+floats; an attached observer, which samples every minute, turns this off. Both
+ways give the same alerts, burn rates and state (``test_engine_period_quiet``).
 """
 
 from __future__ import annotations
@@ -30,9 +36,13 @@ from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.observer import Observer
 
 MINUTE: Final = 60
-WINDOWS_MINUTES: Final = (5, 30, 60, 360)
 FAST_BUDGET_SHARE, FAST_LONG, FAST_SHORT = 0.02, 60, 5
 SLOW_BUDGET_SHARE, SLOW_LONG, SLOW_SHORT = 0.05, 360, 30
+WINDOWS_MINUTES: Final = (FAST_SHORT, SLOW_SHORT, FAST_LONG, SLOW_LONG)
+_LONGEST: Final = SLOW_LONG
+_WINDOW_INDEX: Final = {window: index for index, window in enumerate(WINDOWS_MINUTES)}
+_CLEAN: Final = [0.0] * len(WINDOWS_MINUTES)
+_NEVER: Final = 2**62  # a minute no idle stretch reaches
 
 
 @lru_cache(maxsize=1024)
@@ -64,46 +74,145 @@ def month_key(year: int, month: int) -> str:
 
 
 class RollingSums:
-    """Sums of ``(bad, total)`` over the last N minutes for a few N at once."""
+    """Sums of ``(bad, total)`` over the last N minutes for a few N at once.
 
-    __slots__ = ("minutes", "sums")
+    Every sum moves by ``sum - leaving + entering`` in that order, so a restored run
+    (which pushes the saved minutes again from zero) rounds like the original did.
+    A sum is left alone only where that formula gives it back unchanged: for the bad
+    sums, when the minute entering and every minute leaving have no bad amount; for
+    the total sums, when every minute held and the one entering have the same
+    whole-number total and the sums are whole numbers (``sum - x + x`` is then exact).
+    """
+
+    __slots__ = (
+        "bad_sums",
+        "minutes",
+        "quiet_pushes",
+        "run_length",
+        "run_total",
+        "steady_total",
+        "total_sums",
+    )
 
     def __init__(self) -> None:
-        self.minutes: deque[tuple[float, float]] = deque(maxlen=max(WINDOWS_MINUTES))
-        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+        self.minutes: deque[tuple[float, float]] = deque(maxlen=_LONGEST)
+        self.bad_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.total_sums = [0.0] * len(WINDOWS_MINUTES)
+        # pushes since the last minute with a bad amount, capped: once it reaches the
+        # longest window, every minute a push can read as leaving has bad == 0.
+        self.quiet_pushes = _LONGEST
+        # the total of the latest pushes and how many in a row had it (capped)
+        self.run_total: float | None = None
+        self.run_length = 0
+        # set while pushing this total leaves every total sum as it is
+        self.steady_total: float | None = None
 
-    def push(self, bad: float, total: float) -> None:
+    def push(self, bad: float, total: float) -> bool:
+        """Add a minute (the oldest leaves each window); True if every window is clean."""
         minutes = self.minutes
         size = len(minutes)
-        for window, pair in self.sums.items():
+        bads, totals = self.bad_sums, self.total_sums
+        if size < _LONGEST:
+            self._push_while_filling(bad, total, size)
+        else:  # every window full: the four windows unrolled (this runs every minute)
+            if bad or self.quiet_pushes < _LONGEST:
+                bads[0] = bads[0] - minutes[size - FAST_SHORT][0] + bad
+                bads[1] = bads[1] - minutes[size - SLOW_SHORT][0] + bad
+                bads[2] = bads[2] - minutes[size - FAST_LONG][0] + bad
+                bads[3] = bads[3] - minutes[size - SLOW_LONG][0] + bad
+            totals[0] = totals[0] - minutes[size - FAST_SHORT][1] + total
+            totals[1] = totals[1] - minutes[size - SLOW_SHORT][1] + total
+            totals[2] = totals[2] - minutes[size - FAST_LONG][1] + total
+            totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
+            minutes.append((bad, total))
+        if bad:
+            self.quiet_pushes = 0
+        elif self.quiet_pushes < _LONGEST:
+            self.quiet_pushes += 1
+        if total != self.steady_total:
+            self._count_run(total)
+        return bads == _CLEAN
+
+    def push_idle(self, total: float, count: int) -> None:
+        """Push ``count`` minutes of ``(0.0, total)`` while no bad minute is within reach
+        (``quiet_pushes`` is at its cap): the bad sums stay as they are."""
+        minutes = self.minutes
+        totals = self.total_sums
+        idle = (0.0, total)
+        for _ in range(count):
+            if total == self.steady_total:
+                minutes.append(idle)  # every sum stays as it is
+                continue
+            size = len(minutes)
+            if size < _LONGEST:
+                self.push(0.0, total)
+                continue
+            totals[0] = totals[0] - minutes[size - FAST_SHORT][1] + total
+            totals[1] = totals[1] - minutes[size - SLOW_SHORT][1] + total
+            totals[2] = totals[2] - minutes[size - FAST_LONG][1] + total
+            totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
+            minutes.append(idle)
+            self._count_run(total)
+
+    def _count_run(self, total: float) -> None:
+        """Note a pushed total; the sums turn steady once every minute held has it."""
+        if total != self.run_total:
+            self.run_total, self.run_length, self.steady_total = total, 1, None
+            return
+        if self.run_length < _LONGEST:
+            self.run_length += 1
+        self.steady_total = total if self._exact_run() else None
+
+    def _exact_run(self) -> bool:
+        """Every minute held has the run's whole-number total and every sum is whole."""
+        return (
+            self.run_length == _LONGEST == len(self.minutes)
+            and self.run_total is not None
+            and _whole(self.run_total)
+            and all(map(_whole, self.total_sums))
+        )
+
+    def _push_while_filling(self, bad: float, total: float, size: int) -> None:
+        minutes = self.minutes
+        bads, totals = self.bad_sums, self.total_sums
+        for index, window in enumerate(WINDOWS_MINUTES):
             if size >= window:
                 old_bad, old_total = minutes[size - window]
-                pair[0] = pair[0] - old_bad + bad
-                pair[1] = pair[1] - old_total + total
+                bads[index] = bads[index] - old_bad + bad
+                totals[index] = totals[index] - old_total + total
             else:
-                pair[0] += bad
-                pair[1] += total
+                bads[index] += bad
+                totals[index] += total
         minutes.append((bad, total))
 
     def clean(self) -> bool:
         """No bad amount in any window (every error rate is exactly 0)."""
-        return all(pair[0] == 0.0 for pair in self.sums.values())
+        return self.bad_sums == _CLEAN
 
     def error_rate(self, window: int) -> float:
-        bad, total = self.sums[window]
+        index = _WINDOW_INDEX[window]
+        bad, total = self.bad_sums[index], self.total_sums[index]
         return bad / total if total > 0 else 0.0
 
     def total(self, window: int) -> float:
-        return self.sums[window][1]
+        return self.total_sums[_WINDOW_INDEX[window]]
 
     def to_state(self) -> list[list[float]]:
         return [list(pair) for pair in self.minutes]
 
     def load_state(self, minutes: list[list[float]]) -> None:
         self.minutes.clear()
-        self.sums = {w: [0.0, 0.0] for w in WINDOWS_MINUTES}
+        self.bad_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.total_sums = [0.0] * len(WINDOWS_MINUTES)
+        self.quiet_pushes = _LONGEST
+        self.run_total, self.run_length, self.steady_total = None, 0, None
         for bad, total in minutes:
             self.push(bad, total)
+
+
+def _whole(amount: float) -> bool:
+    """A whole number small enough that adding and subtracting it is exact."""
+    return abs(amount) < 2**52 and float(amount).is_integer()
 
 
 class PeriodTracker:
@@ -137,6 +246,10 @@ class PeriodTracker:
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
+        # derived: minutes before this one are quiet (see _quiet_horizon)
+        self._quiet_until = 0
+        # the total of an idle minute (nothing recorded in it; its bad amount is 0)
+        self.idle_total: float = 0.0
         self.observer: Observer | None = None
 
     @property
@@ -153,6 +266,15 @@ class PeriodTracker:
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         raise NotImplementedError
 
+    def idle_until(self, minute: int) -> int:
+        """A minute such that every minute from ``minute`` up to it (excluded) is idle:
+        nothing recorded, nothing bad, the same total."""
+        raise NotImplementedError
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """Idle minutes alone cannot exhaust the month's budget, ``(bad, total)`` so far."""
+        raise NotImplementedError
+
     def expected_total(
         self, year: int, month: int, month_total: float, until: float | None = None
     ) -> float:
@@ -161,44 +283,93 @@ class PeriodTracker:
         raise NotImplementedError
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
-        if self.next_minute is None:
+        minute = self.next_minute
+        if minute is None:
             return
         last = int(watermark // MINUTE)
-        minute = self.next_minute
+        if minute < last <= self._quiet_until and self.observer is None:
+            self.next_minute = self._pass_quiet(minute, last)  # the usual minute: quiet
+            return
         month_start, month_end, year, month, key = self._month
+        totals = self.months.get(key)
+        burn = self.burn
         while minute < last:
-            boundary = (minute + 1) * MINUTE
+            if minute < self._quiet_until and self.observer is None:
+                minute = self._pass_quiet(minute, min(last, self._quiet_until))
+                continue
+            start = minute * MINUTE
+            boundary = start + MINUTE
             bad, total = self.minute_amounts(minute)
             if self.observer is not None:
-                self.observer.period_sample(
-                    self.contract_id, self.objective_id, minute * MINUTE, bad, total
-                )
-            if not month_start <= minute * MINUTE < month_end:
-                year, month = month_of(self.timezone, minute * MINUTE)
+                self.observer.period_sample(self.contract_id, self.objective_id, start, bad, total)
+            if not month_start <= start < month_end:
+                year, month = month_of(self.timezone, start)
                 key = month_key(year, month)
                 month_start, month_end = month_bounds(self.timezone, year, month)
                 self._month = (month_start, month_end, year, month, key)
-            totals = self.months.get(key)
+                totals = self.months.get(key)
             if totals is None:
                 totals = self.months[key] = [0.0, 0.0]
             totals[0] += bad
             totals[1] += total
-            self.burn.push(bad, total)
+            clean = burn.push(bad, total)
+            self._quiet_until = 0
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
+            elif (
+                clean
+                and self.alert_state == "ok"
+                and not self._exhausted(totals, year, month, boundary)
+            ):
+                rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
+                rates["fast"] = rates["slow"] = 0.0
+                self._quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
             else:
                 self._evaluate(key, year, month, boundary, alerts)
             minute += 1
         self.next_minute = minute
 
+    def _quiet_horizon(
+        self, minute: int, totals: list[float], year: int, month: int, month_end: float
+    ) -> int:
+        """Where the quiet that ``minute - 1`` found ends (``minute`` if it does not go on).
+
+        The tracker is quiet when its last minute was evaluated as ok with every burn
+        window clean, no bad minute within reach of any window (so pushing 0 leaves
+        the bad sums exactly as they are) and a budget idle minutes cannot exhaust.
+        Until the next minute with something recorded (or the month's last minute,
+        which closes it) every minute would be evaluated the same way, to the same
+        result: it only needs its total accounted.
+        """
+        if self.burn.quiet_pushes < _LONGEST:
+            return minute
+        if not self.budget_holds_while_idle(totals[0], totals[1], year, month):
+            return minute
+        closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
+        return max(minute, min(self.idle_until(minute), int(closing)))
+
+    def _pass_quiet(self, minute: int, stop: int) -> int:
+        """Account the quiet minutes ``minute`` to ``stop`` (excluded): their bad amounts
+        are 0 and their evaluations would change nothing (see :meth:`_quiet_horizon`)."""
+        totals = self.months[self._month[4]]
+        idle_total = self.idle_total
+        for _ in range(minute, stop):
+            totals[1] += idle_total
+        self.burn.push_idle(idle_total, stop - minute)
+        return stop
+
+    def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:
+        """The month can no longer meet its target (projected at ``instant``)."""
+        bad, total = totals
+        if bad == 0.0:
+            return False  # nothing spent (and ``0 > budget * expected`` never holds)
+        expected = self.expected_total(year, month, total, instant)
+        return total >= self.min_volume and bad > self.budget * expected
+
     def _evaluate(
         self, key: str, year: int, month: int, instant: float, alerts: list[Alert]
     ) -> None:
         burn = self.burn
-        if self.alert_state == "ok" and self.months[key][0] == 0.0 and burn.clean():
-            rates = self.burn_rates  # nothing bad anywhere: rates 0, no state to change
-            rates["fast"] = rates["slow"] = 0.0
-            return
         fast_threshold, slow_threshold = _thresholds(self.timezone, year, month)
         budget = self.budget
         fast = min(burn.error_rate(FAST_LONG), burn.error_rate(FAST_SHORT)) / budget
@@ -206,10 +377,7 @@ class PeriodTracker:
         rates = self.burn_rates
         rates["fast"], rates["slow"] = fast, slow
         enough = burn.total(SLOW_LONG) >= self.min_volume
-        bad, total = self.months[key]
-        expected = self.expected_total(year, month, total, instant)
-        exhausted = total >= self.min_volume and bad > budget * expected
-        if exhausted:
+        if self._exhausted(self.months[key], year, month, instant):
             state, severity = "breached", "critical"
         elif enough and fast >= fast_threshold:
             state, severity = "at_risk", "critical"
@@ -299,6 +467,7 @@ class PeriodTracker:
         self.next_minute = state["next_minute"]
         self.months = {k: list(v) for k, v in state["months"].items()}
         self.burn.load_state(state["burn"])
+        self._quiet_until = 0
         self.alert_state, self.alert_severity = state["alert"]
         self.breaches = state["breaches"]
         self.burn_rates = dict(state["burn_rates"])
@@ -325,6 +494,7 @@ class AvailabilityTracker(PeriodTracker):
         self.status = "up"
         self.transitions: list[list[Any]] = []
         self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
+        self.idle_total = MINUTE  # minute_amounts' ``end - start`` without a calendar
 
     def record(self, ts: float, status: str, event_id: str) -> None:
         """A ``service.status`` event; transitions already accounted apply from now on.
@@ -334,6 +504,7 @@ class AvailabilityTracker(PeriodTracker):
         """
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
+        self._quiet_until = min(self._quiet_until, int(ts // MINUTE))
         entry = [ts, status, event_id]
         key = (ts, event_id)
         index = len(self.transitions)
@@ -359,6 +530,17 @@ class AvailabilityTracker(PeriodTracker):
             bad += self._open_seconds(t, end)
         self.status = status
         return bad, self._open_seconds(start, end)
+
+    def idle_until(self, minute: int) -> int:
+        if self.calendar is not None or self.status in self.down_states:
+            return minute  # business seconds vary by minute; a down minute is bad
+        if not self.transitions:
+            return _NEVER
+        return int(self.transitions[0][0] // MINUTE)
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """The month's open seconds are fixed, so a budget left stays left without bad."""
+        return not bad > self.budget * self.expected_total(year, month, total)
 
     def _open_seconds(self, start: float, end: float) -> float:
         if self.calendar is None:
@@ -416,6 +598,7 @@ class ComplianceTracker(PeriodTracker):
         minute = int(instant // MINUTE)
         if self.next_minute is not None:
             minute = max(minute, self.next_minute)
+        self._quiet_until = min(self._quiet_until, minute)
         pair = self.pending.setdefault(minute, [0.0, 0.0])
         pair[0] += 0.0 if met else 1.0
         pair[1] += 1.0
@@ -423,6 +606,15 @@ class ComplianceTracker(PeriodTracker):
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         pair = self.pending.pop(minute, None)
         return (pair[0], pair[1]) if pair else (0.0, 0.0)
+
+    def idle_until(self, minute: int) -> int:
+        return min((m for m in self.pending if m >= minute), default=_NEVER)
+
+    def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
+        """Idle minutes add no items, and the projection never falls below the items so
+        far (the share of the month elapsed is at most 1): ``bad > budget * expected``
+        cannot start to hold if ``bad > budget * total`` does not."""
+        return total < self.min_volume or not bad > self.budget * total
 
     def expected_total(
         self, year: int, month: int, month_total: float, until: float | None = None

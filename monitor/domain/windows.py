@@ -152,21 +152,40 @@ class WindowTracker:
         return True
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
-        """Evaluate every bucket boundary up to the watermark, in order."""
+        """Evaluate every bucket boundary up to the watermark, in order.
+
+        A boundary is evaluated when the window's sums changed or a ``for`` is running;
+        otherwise the evaluation would change nothing.
+        """
         last = int(watermark // BUCKET_SECONDS)
         boundary = self.next_boundary
+        buckets = self.buckets
         if boundary is None:
             # Anchor at the watermark, or earlier if data is already held: every boundary
             # after the earliest contribution gets evaluated, whatever the arrival order.
-            boundary = min(min(self.buckets, default=last + 1), last + 1)
+            boundary = min(min(buckets, default=last + 1), last + 1)
+        window_sum = self.window_sum
+        span = self._n_buckets
+        dirty = self._dirty
         while boundary <= last:
-            if self.status == OK and not self.buckets and self.window_sum == [0, 0]:
-                boundary = last + 1
+            if not buckets and self.status == OK and not window_sum[0] and not window_sum[1]:
+                boundary = last + 1  # nothing held and nothing to resolve: skip to the end
                 break
-            self._slide_to(boundary)
-            if self._dirty or not self._steady():
+            entering = buckets.get(boundary - 1)
+            if entering is not None:
+                window_sum[0] += entering[0]
+                window_sum[1] += entering[1]
+                dirty = True
+            leaving = buckets.pop(boundary - 1 - span, None)
+            if leaving is not None:
+                window_sum[0] -= leaving[0]
+                window_sum[1] -= leaving[1]
+                dirty = True
+            if dirty or not self._steady():
                 self._evaluate(boundary * BUCKET_SECONDS, alerts)
+                dirty = False
             boundary += 1
+        self._dirty = dirty
         self.next_boundary = boundary
 
     def _steady(self) -> bool:
@@ -174,20 +193,7 @@ class WindowTracker:
         status = self.status
         return status == BREACHED or (status == OK and self.pending_since is None)
 
-    def _slide_to(self, boundary: int) -> None:
-        entering = self.buckets.get(boundary - 1)
-        if entering is not None:
-            self.window_sum[0] += entering[0]
-            self.window_sum[1] += entering[1]
-            self._dirty = True
-        leaving = self.buckets.pop(boundary - 1 - self._n_buckets, None)
-        if leaving is not None:
-            self.window_sum[0] -= leaving[0]
-            self.window_sum[1] -= leaving[1]
-            self._dirty = True
-
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
-        self._dirty = False
         objective = self.objective
         num, den = self.window_sum
         value = ratio_value(objective.kind, num, den)
