@@ -20,7 +20,8 @@ timings are derived data: they are not part of the engine's snapshot.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -292,13 +293,71 @@ def _stop(cycle: Cycle, ts: float) -> None:
         cycle.timing = None
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The instants that matter for one cycle (``None`` while paused for good)."""
+FLOOR_SLACK: Final = 1e-3
+"""Seconds a floor keeps below the plain sum, far more than float rounding in the calendar math."""
 
-    budget: float
-    deadline: float | None
-    warnings: tuple[float | None, ...]
+
+class Timing:
+    """The instants that matter for one cycle, computed on first use.
+
+    A ``None`` instant means never: the clock is paused for good before it is reached.
+    Most cycles stop long before their first warning, so until the exact instants are
+    needed :func:`cycle_effects` decides with a *floor*, which costs no calendar work:
+    running time never passes faster than real time, so ``amount`` business seconds
+    cannot have elapsed before ``start + amount``. The cycle's pauses must not change
+    while this object is in use (a cycle drops its timing whenever they do).
+    """
+
+    __slots__ = ("_budget", "_cycle", "_deadline", "_objective", "_warn_at", "_warnings", "exact")
+
+    def __init__(
+        self, cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]
+    ) -> None:
+        self._cycle = cycle
+        self._objective = objective
+        self._warn_at = warn_at
+        within = objective.within
+        self._budget = within.seconds if isinstance(within, BusinessTime) else None
+        self._deadline: float | None = None
+        self._warnings: tuple[float | None, ...] = ()
+        self.exact = False  # whether the instants below are computed
+
+    @property
+    def budget(self) -> float:
+        """Business seconds the clock may run."""
+        budget = self._budget
+        if budget is None:
+            objective = self._objective
+            budget = self._budget = budget_seconds(objective, objective.calendar, self._cycle.start)
+        return budget
+
+    @property
+    def deadline(self) -> float | None:
+        if not self.exact:
+            self._compute()
+        return self._deadline
+
+    @property
+    def warnings(self) -> tuple[float | None, ...]:
+        """The instants each share of ``warn_at`` of the budget is used up."""
+        if not self.exact:
+            self._compute()
+        return self._warnings
+
+    def floor(self, share: float) -> float:
+        """An instant no later than the one ``share`` of the budget is used (1.0: the deadline)."""
+        return self._cycle.start + self.budget * share - FLOOR_SLACK
+
+    def _compute(self) -> None:
+        cycle, calendar, budget = self._cycle, self._objective.calendar, self.budget
+        deadline = _instant_after(cycle, calendar, budget)
+        if deadline is not None and not calendar.is_open(deadline):
+            deadline = calendar.next_opening(deadline)
+        self._deadline = deadline
+        self._warnings = tuple(
+            _instant_after(cycle, calendar, budget * share) for share in self._warn_at
+        )
+        self.exact = True
 
 
 def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: float) -> float:
@@ -310,13 +369,7 @@ def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: 
 
 
 def cycle_timing(cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> Timing:
-    calendar = objective.calendar
-    budget = budget_seconds(objective, calendar, cycle.start)
-    deadline = _instant_after(cycle, calendar, budget)
-    if deadline is not None and not calendar.is_open(deadline):
-        deadline = calendar.next_opening(deadline)
-    warnings = tuple(_instant_after(cycle, calendar, budget * share) for share in warn_at)
-    return Timing(budget, deadline, warnings)
+    return Timing(cycle, objective, warn_at)
 
 
 def deadline_as_of(cycle: Cycle, objective: ItemObjective, instant: float) -> float | None:
@@ -394,7 +447,6 @@ def cycle_effects(
     if active_from is None:
         return effects, None
     finish = cycle.finish
-    deadline = timing.deadline
     next_due: float | None = None
 
     def wake(instant: float) -> None:
@@ -402,10 +454,21 @@ def cycle_effects(
         if next_due is None or instant < next_due:
             next_due = instant
 
-    for index in range(flags[WARNED], len(timing.warnings)):
+    # Until the exact instants are known, a floor that already answers (at or after
+    # the finish: never; at or after the watermark: not yet, look again then) spares
+    # the calendar work.
+    for index in range(flags[WARNED], len(warn_at)):
+        if not timing.exact:
+            floor = timing.floor(warn_at[index])
+            if finish is not None and floor >= finish:
+                break
+            if floor >= watermark:
+                wake(floor)
+                break
         warning = timing.warnings[index]
         if warning is None or (finish is not None and warning >= finish):
             break
+        deadline = timing.deadline
         if deadline is not None and warning >= deadline:
             break
         if warning >= watermark:
@@ -416,14 +479,19 @@ def cycle_effects(
             flags[ALERTED] = 1
             effects.append(Effect("at_risk", warning, warn_at[index], warn_at[index]))
 
-    if not flags[BREACHED] and deadline is not None:
-        fires_at = max(deadline, active_from)
-        if finish is None or finish > deadline:
-            if fires_at < watermark and (finish is None or finish > fires_at):
-                flags[BREACHED] = flags[DECIDED] = flags[ALERTED] = 1
-                effects.append(Effect("breached", fires_at, 1.0))
-            elif finish is None or finish > fires_at:
-                wake(fires_at)
+    if not flags[BREACHED]:
+        if timing.exact:
+            _breach_effects(timing.deadline, active_from, finish, watermark, flags, effects, wake)
+        else:
+            floor = timing.floor(1.0)
+            if finish is not None and finish <= floor:
+                pass  # no deadline can come before this finish
+            elif max(floor, active_from) >= watermark:
+                wake(max(floor, active_from))
+            else:
+                _breach_effects(
+                    timing.deadline, active_from, finish, watermark, flags, effects, wake
+                )
 
     if cycle.stop is not None and not flags[DECIDED]:
         if cycle.stop < watermark:
@@ -442,3 +510,23 @@ def cycle_effects(
     # change) is not decided: a later change back re-activates it, so it stays
     # unsettled and is re-evaluated on the item's next event.
     return effects, next_due
+
+
+def _breach_effects(
+    deadline: float | None,
+    active_from: float,
+    finish: float | None,
+    watermark: float,
+    flags: list[int],
+    effects: list[Effect],
+    wake: Callable[[float], None],
+) -> None:
+    if deadline is None:
+        return
+    fires_at = max(deadline, active_from)
+    if finish is None or finish > deadline:
+        if fires_at < watermark and (finish is None or finish > fires_at):
+            flags[BREACHED] = flags[DECIDED] = flags[ALERTED] = 1
+            effects.append(Effect("breached", fires_at, 1.0))
+        elif finish is None or finish > fires_at:
+            wake(fires_at)
