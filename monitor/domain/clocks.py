@@ -314,9 +314,7 @@ class Timing:
 
     __slots__ = ("_cycle", "_deadline", "_objective", "_warn_at", "_warnings", "budget", "exact")
 
-    def __init__(
-        self, cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]
-    ) -> None:
+    def __init__(self, cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> None:
         self._cycle = cycle
         self._objective = objective
         self._warn_at = warn_at
@@ -429,13 +427,17 @@ class Effect:
 
 
 def cycle_effects(
-    cycle: Cycle, timing: Timing, flags: list[int], watermark: float, warn_at: tuple[float, ...]
-) -> tuple[list[Effect], float | None]:
-    """New effects of a cycle by ``watermark`` and the next instant worth waking for."""
-    effects: list[Effect] = []
+    cycle: Cycle,
+    timing: Timing,
+    flags: list[int],
+    watermark: float,
+    warn_at: tuple[float, ...],
+    effects: list[Effect],
+) -> float | None:
+    """Append the cycle's new effects by ``watermark``; returns the next instant worth a look."""
     active_from = cycle.active_from
     if active_from is None:
-        return effects, None
+        return None
     stop = cycle.stop
     finish = stop if stop is not None else cycle.ended
     # next_due: the earliest instant that may still fire (inf: none)
@@ -443,7 +445,9 @@ def cycle_effects(
     if not timing.exact:
         next_due = _floor_due(cycle, active_from, finish, timing.budget, flags, watermark, warn_at)
     if next_due is None:
-        next_due = _deadline_effects(timing, active_from, finish, flags, watermark, warn_at, effects)
+        next_due = _deadline_effects(
+            timing, active_from, finish, flags, watermark, warn_at, effects
+        )
     if stop is not None and not flags[DECIDED]:
         if stop < watermark:
             flags[DECIDED] = 1
@@ -459,7 +463,7 @@ def cycle_effects(
     # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
     # change) is not decided: a later change back re-activates it, so it stays
     # unsettled and is re-evaluated on the item's next event.
-    return effects, None if next_due == math.inf else next_due
+    return None if next_due == math.inf else next_due
 
 
 def _floor_due(

@@ -361,7 +361,7 @@ class ContractRuntime:
         if item is None:
             item = self.items[key] = {"log": [], "fx": {}, "due": None}
         log = item["log"]
-        if not log or _sort_key(log[-1]) < _sort_key(entry):
+        if not log or _comes_before(log[-1], entry):
             log.append(entry)
             if len(log) == 1 or entry[0] != log[-2][0]:
                 self._expiry.touched(key, entry[0])
@@ -454,6 +454,7 @@ class ContractRuntime:
         walker_due: float | None = None
         objective = walker.objective
         warn_at = self.warn_at[objective.id]
+        effects: list[Effect] = []
         for cycle in walker.cycles:
             if cycle.active_from is None:
                 continue
@@ -467,13 +468,15 @@ class ContractRuntime:
             timing = cycle.timing
             if timing is None:
                 timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
-            effects, due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at)
+            due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at, effects)
             if not stored and any(flags):
                 fx[flag_key] = flags
-            for effect in effects:
-                self._item_effect(
-                    kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
-                )
+            if effects:
+                for effect in effects:
+                    self._item_effect(
+                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
+                    )
+                effects.clear()
             if due is not None and (walker_due is None or due < walker_due):
                 walker_due = due
         walker.due, walker.fresh = walker_due, True
@@ -639,8 +642,18 @@ def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, 
     return all(attrs.get(name) in allowed for name, allowed in match.attributes)
 
 
-def _sort_key(entry: LogEntry) -> tuple[float, int, str]:
-    return entry[0], entry[1], entry[2]
+def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
+    """Log order: by time, then rank, then event id."""
+    ts: float = entry[0]
+    other_ts: float = other[0]
+    if ts != other_ts:
+        return ts < other_ts
+    rank: int = entry[1]
+    other_rank: int = other[1]
+    if rank != other_rank:
+        return rank < other_rank
+    event_id: str = entry[2]
+    return event_id < other[2]
 
 
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
