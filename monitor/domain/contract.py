@@ -363,8 +363,8 @@ class ContractRuntime:
         log = item["log"]
         if not log or _comes_before(log[-1], entry):
             log.append(entry)
-            if len(log) == 1 or entry[0] != log[-2][0]:
-                self._expiry.touched(key, entry[0])
+            if len(log) == 1:
+                self._expiry.added(key, entry[0])
             walkers = self._walkers.get(key)
             if walkers is not None:
                 changed = False
