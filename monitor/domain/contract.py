@@ -653,7 +653,8 @@ def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
     if rank != other_rank:
         return rank < other_rank
     event_id: str = entry[2]
-    return event_id < other[2]
+    other_event_id: str = other[2]
+    return event_id < other_event_id
 
 
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:
