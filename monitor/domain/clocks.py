@@ -14,8 +14,10 @@ re-deriving never repeats an alert.
 On the hot path the engine keeps one :class:`CycleWalker` per item and objective:
 an event appended at the end of the log (the common case) is one step of the
 walk, and only an event that lands inside the log re-derives the item from
-scratch. A cycle caches its :class:`Timing` until its pauses change. Walkers and
-timings are derived data: they are not part of the engine's snapshot.
+scratch. A cycle caches its :class:`Timing` until its pauses change; the calendar
+work behind it is done only once a cheap lower bound (a *floor*) can no longer
+decide, which most cycles, answered well before their first warning, never reach.
+Walkers and timings are derived data: they are not part of the engine's snapshot.
 """
 
 from __future__ import annotations

@@ -427,12 +427,11 @@ class ContractRuntime:
             walkers = self.item_walkers(key, kind, log)
         for walker in walkers:
             walker_due = walker.due
-            if walker.fresh and (walker_due is None or walker_due >= watermark):
-                # Same cycles as when its due was computed, and that is not reached yet.
-                pass
-            elif walker.dead:
-                continue
-            else:
+            # A fresh walker has the same cycles as when its due was computed: nothing to
+            # decide before that due.
+            if not walker.fresh or (walker_due is not None and walker_due < watermark):
+                if walker.dead:
+                    continue
                 walker_due = self._refresh_walker(key, kind, log, fx, walker, watermark, alerts)
             if walker_due is not None and (next_due is None or walker_due < next_due):
                 next_due = walker_due
