@@ -14,12 +14,15 @@ re-deriving never repeats an alert.
 On the hot path the engine keeps one :class:`CycleWalker` per item and objective:
 an event appended at the end of the log (the common case) is one step of the
 walk, and only an event that lands inside the log re-derives the item from
-scratch. A cycle caches its :class:`Timing` until its pauses change. Walkers and
-timings are derived data: they are not part of the engine's snapshot.
+scratch. A cycle caches its :class:`Timing` until its pauses change; the calendar
+work behind it is done only once a cheap lower bound (a *floor*) can no longer
+decide, which most cycles, answered well before their first warning, never reach.
+Walkers and timings are derived data: they are not part of the engine's snapshot.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -124,15 +127,22 @@ class CycleWalker:
     them at once, so an entry appended at the end of the log (the common case) costs
     one step instead of a walk of the whole log. ``dead`` says the item's fixed
     attributes (channel, category, queue, labels) exclude the objective for good:
-    none of its cycles can ever apply.
+    none of its cycles can ever apply. Once they are known to allow it, only the
+    priority decides whether the objective applies.
+
+    ``checked``: the caller already knows that the fixed attributes of the item's
+    creation (the first entry it will feed) allow the objective.
     """
 
     __slots__ = (
-        "attrs",
+        "allowed_priorities",
+        "checked",
+        "created",
         "current",
         "cycles",
         "dead",
         "due",
+        "flag_prefix",
         "fresh",
         "kind",
         "matched",
@@ -142,11 +152,14 @@ class CycleWalker:
         "status",
     )
 
-    def __init__(self, objective: ItemObjective) -> None:
+    def __init__(self, objective: ItemObjective, *, checked: bool = False) -> None:
         self.objective = objective
         self.kind = objective.kind
         self.pause_on = objective.pause_on
-        self.attrs: Attributes | None = None
+        self.allowed_priorities = objective.match.priority
+        self.flag_prefix = objective.id + "|"
+        self.checked = checked
+        self.created = False
         self.matched = False
         self.status = "new"
         self.responded = False
@@ -159,12 +172,16 @@ class CycleWalker:
         self.fresh = False
 
     def _start(self, ts: float) -> Cycle:
-        cycle = Cycle(start=ts, active_from=ts if self.matched else None)
-        cycle.flag = f"{self.objective.id}|{ts!r}"
+        cycle = Cycle(ts, ts if self.matched else None)
+        cycle.flag = f"{self.flag_prefix}{ts!r}"
         if self.status in self.pause_on:
             cycle.pauses.append([ts, None])
         self.cycles.append(cycle)
         return cycle
+
+    def _applies_at(self, priority: str | None) -> bool:
+        allowed = self.allowed_priorities
+        return allowed is None or priority in allowed
 
     def feed(self, entry: LogEntry) -> bool:
         """Step over one more entry; False when no cycle changed (nothing new to decide)."""
@@ -174,26 +191,26 @@ class CycleWalker:
         kind = self.kind
         current = self.current
         if op == CREATE:
-            if self.attrs is not None:
+            if self.created:
                 return False
+            self.created = True
             channel, priority, category, queue, labels = arg
-            created = self.attrs = Attributes(channel, priority, category, queue, labels)
-            if excluded_for_good(self.objective, created):
+            if not self.checked and excluded_for_good(
+                self.objective, Attributes(channel, priority, category, queue, labels)
+            ):
                 self.dead = True
                 return True
-            self.matched = _matches(self.objective, created)
+            self.matched = self._applies_at(priority)
             if kind != "next_response":
                 self.current = self._start(ts)
             self.fresh = False
             return True
-        attrs = self.attrs
-        if attrs is None:
+        if not self.created:
             return False
         pause_on = self.pause_on
         changed = False
         if op == PRIORITY:
-            attrs.priority = arg
-            now_matched = _matches(self.objective, attrs)
+            now_matched = self._applies_at(arg)
             if now_matched != self.matched:
                 self.matched = now_matched
                 changed = True
@@ -265,16 +282,6 @@ def excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
     return not all(labels.get(name) in allowed for name, allowed in match.attributes)
 
 
-def _matches(objective: ItemObjective, attrs: Attributes) -> bool:
-    return objective.match.matches(
-        channel=attrs.channel,
-        priority=attrs.priority,
-        category=attrs.category,
-        queue=attrs.queue,
-        attributes=attrs.attributes,
-    )
-
-
 def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
     if paused:
         cycle.pauses.append([ts, None])
@@ -292,13 +299,55 @@ def _stop(cycle: Cycle, ts: float) -> None:
         cycle.timing = None
 
 
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """The instants that matter for one cycle (``None`` while paused for good)."""
+FLOOR_SLACK: Final = 1e-3
+"""Seconds a floor keeps below the plain sum, far more than float rounding in the calendar math."""
 
-    budget: float
-    deadline: float | None
-    warnings: tuple[float | None, ...]
+
+class Timing:
+    """The instants that matter for one cycle; the calendar work is done on first use.
+
+    A ``None`` instant means never: the clock is paused for good before it is reached.
+    Most cycles stop long before their first warning, so until the exact instants are
+    needed :func:`cycle_effects` decides with a *floor*, which costs no calendar work:
+    running time never passes faster than real time, so ``amount`` business seconds
+    cannot have elapsed before ``start + amount``. The cycle's pauses must not change
+    while this object is in use (a cycle drops its timing whenever they do).
+    """
+
+    __slots__ = ("_cycle", "_deadline", "_objective", "_warn_at", "_warnings", "budget", "exact")
+
+    def __init__(self, cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> None:
+        self._cycle = cycle
+        self._objective = objective
+        self._warn_at = warn_at
+        self.budget = budget_seconds(objective, objective.calendar, cycle.start)
+        self._deadline: float | None = None
+        self._warnings: tuple[float | None, ...] = ()
+        self.exact = False  # whether deadline and warnings are computed yet
+
+    @property
+    def deadline(self) -> float | None:
+        if not self.exact:
+            self._compute()
+        return self._deadline
+
+    @property
+    def warnings(self) -> tuple[float | None, ...]:
+        """The instants each share of ``warn_at`` of the budget is used up."""
+        if not self.exact:
+            self._compute()
+        return self._warnings
+
+    def _compute(self) -> None:
+        cycle, calendar, budget = self._cycle, self._objective.calendar, self.budget
+        deadline = _instant_after(cycle, calendar, budget)
+        if deadline is not None and not calendar.is_open(deadline):
+            deadline = calendar.next_opening(deadline)
+        self._deadline = deadline
+        self._warnings = tuple(
+            _instant_after(cycle, calendar, budget * share) for share in self._warn_at
+        )
+        self.exact = True
 
 
 def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: float) -> float:
@@ -310,13 +359,7 @@ def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: 
 
 
 def cycle_timing(cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> Timing:
-    calendar = objective.calendar
-    budget = budget_seconds(objective, calendar, cycle.start)
-    deadline = _instant_after(cycle, calendar, budget)
-    if deadline is not None and not calendar.is_open(deadline):
-        deadline = calendar.next_opening(deadline)
-    warnings = tuple(_instant_after(cycle, calendar, budget * share) for share in warn_at)
-    return Timing(budget, deadline, warnings)
+    return Timing(cycle, objective, warn_at)
 
 
 def deadline_as_of(cycle: Cycle, objective: ItemObjective, instant: float) -> float | None:
@@ -386,59 +429,111 @@ class Effect:
 
 
 def cycle_effects(
-    cycle: Cycle, timing: Timing, flags: list[int], watermark: float, warn_at: tuple[float, ...]
-) -> tuple[list[Effect], float | None]:
-    """New effects of a cycle by ``watermark`` and the next instant worth waking for."""
-    effects: list[Effect] = []
+    cycle: Cycle,
+    timing: Timing,
+    flags: list[int],
+    watermark: float,
+    warn_at: tuple[float, ...],
+    effects: list[Effect],
+) -> float | None:
+    """Append the cycle's new effects by ``watermark``; returns the next instant worth a look."""
     active_from = cycle.active_from
     if active_from is None:
-        return effects, None
-    finish = cycle.finish
-    deadline = timing.deadline
-    next_due: float | None = None
+        return None
+    stop = cycle.stop
+    finish = stop if stop is not None else cycle.ended
+    # next_due: the earliest instant that may still fire (inf: none)
+    next_due = None
+    if not timing.exact:
+        next_due = _floor_due(cycle, active_from, finish, timing.budget, flags, watermark, warn_at)
+    if next_due is None:
+        next_due = _deadline_effects(
+            timing, active_from, finish, flags, watermark, warn_at, effects
+        )
+    if stop is not None and not flags[DECIDED]:
+        if stop < watermark:
+            flags[DECIDED] = 1
+            effects.append(Effect("met", stop))
+        elif stop < next_due:
+            next_due = stop
+    if flags[ALERTED] and not flags[RESOLVED] and finish is not None:
+        if finish < watermark:
+            flags[RESOLVED] = 1
+            effects.append(Effect("resolved", finish))
+        elif finish < next_due:
+            next_due = finish
+    # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
+    # change) is not decided: a later change back re-activates it, so it stays
+    # unsettled and is re-evaluated on the item's next event.
+    return None if next_due == math.inf else next_due
 
-    def wake(instant: float) -> None:
-        nonlocal next_due
-        if next_due is None or instant < next_due:
-            next_due = instant
 
-    for index in range(flags[WARNED], len(timing.warnings)):
+def _floor_due(
+    cycle: Cycle,
+    active_from: float,
+    finish: float | None,
+    budget: float,
+    flags: list[int],
+    watermark: float,
+    warn_at: tuple[float, ...],
+) -> float | None:
+    """The next instant to look at the cycle, if floors settle it without the calendar.
+
+    A floor at or after the finish can never fire; one at or after the watermark cannot
+    fire yet (look again then). ``None``: some floor has passed, the exact instants decide.
+    """
+    base = cycle.start - FLOOR_SLACK
+    due = math.inf
+    if flags[WARNED] < len(warn_at):
+        floor = base + budget * warn_at[flags[WARNED]]
+        if finish is None or finish > floor:
+            if floor < watermark:
+                return None
+            due = floor
+    if not flags[BREACHED]:
+        floor = base + budget
+        if finish is None or finish > floor:
+            fires_floor = max(floor, active_from)
+            if fires_floor < watermark:
+                return None
+            if fires_floor < due:
+                due = fires_floor
+    return due
+
+
+def _deadline_effects(
+    timing: Timing,
+    active_from: float,
+    finish: float | None,
+    flags: list[int],
+    watermark: float,
+    warn_at: tuple[float, ...],
+    effects: list[Effect],
+) -> float:
+    """At-risk and breach effects by ``watermark``; the next of them to wait for (inf: none)."""
+    next_due = math.inf
+    for index in range(flags[WARNED], len(warn_at)):
         warning = timing.warnings[index]
         if warning is None or (finish is not None and warning >= finish):
             break
+        deadline = timing.deadline
         if deadline is not None and warning >= deadline:
             break
         if warning >= watermark:
-            wake(warning)
+            next_due = warning
             break
         flags[WARNED] = index + 1
         if warning >= active_from and not flags[BREACHED]:
             flags[ALERTED] = 1
             effects.append(Effect("at_risk", warning, warn_at[index], warn_at[index]))
 
-    if not flags[BREACHED] and deadline is not None:
+    deadline = None if flags[BREACHED] else timing.deadline
+    if deadline is not None:
         fires_at = max(deadline, active_from)
         if finish is None or finish > deadline:
             if fires_at < watermark and (finish is None or finish > fires_at):
                 flags[BREACHED] = flags[DECIDED] = flags[ALERTED] = 1
                 effects.append(Effect("breached", fires_at, 1.0))
-            elif finish is None or finish > fires_at:
-                wake(fires_at)
-
-    if cycle.stop is not None and not flags[DECIDED]:
-        if cycle.stop < watermark:
-            flags[DECIDED] = 1
-            effects.append(Effect("met", cycle.stop))
-        else:
-            wake(cycle.stop)
-
-    if flags[ALERTED] and not flags[RESOLVED] and finish is not None:
-        if finish < watermark:
-            flags[RESOLVED] = 1
-            effects.append(Effect("resolved", finish))
-        else:
-            wake(finish)
-    # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
-    # change) is not decided: a later change back re-activates it, so it stays
-    # unsettled and is re-evaluated on the item's next event.
-    return effects, next_due
+            elif (finish is None or finish > fires_at) and fires_at < next_due:
+                next_due = fires_at
+    return next_due

@@ -361,10 +361,10 @@ class ContractRuntime:
         if item is None:
             item = self.items[key] = {"log": [], "fx": {}, "due": None}
         log = item["log"]
-        if not log or _sort_key(log[-1]) < _sort_key(entry):
+        if not log or _comes_before(log[-1], entry):
             log.append(entry)
-            if len(log) == 1 or entry[0] != log[-2][0]:
-                self._expiry.touched(key, entry[0])
+            if len(log) == 1:
+                self._expiry.added(key, entry[0])
             walkers = self._walkers.get(key)
             if walkers is not None:
                 changed = False
@@ -388,7 +388,10 @@ class ContractRuntime:
         """The item's clock machines per objective, derived from its log once and kept."""
         walkers = self._walkers.get(key)
         if walkers is None:
-            walkers = [CycleWalker(objective) for objective in self._eligible(kind, log)]
+            checked = log[0][3] == clocks.CREATE  # then _eligible checked its attributes
+            walkers = [
+                CycleWalker(objective, checked=checked) for objective in self._eligible(kind, log)
+            ]
             for entry in log:
                 for walker in walkers:
                     walker.feed(entry)
@@ -419,45 +422,64 @@ class ContractRuntime:
         log = item["log"]
         fx: dict[str, list[int]] = item["fx"]
         next_due: float | None = None
-        for walker in self.item_walkers(key, kind, log):
-            if walker.dead:
-                continue
-            if walker.fresh and (walker.due is None or walker.due >= watermark):
-                # Same cycles as when its due was computed, and that is not reached yet.
-                if walker.due is not None and (next_due is None or walker.due < next_due):
-                    next_due = walker.due
-                continue
-            walker_due: float | None = None
-            objective = walker.objective
-            warn_at = self.warn_at[objective.id]
-            for cycle in walker.cycles:
-                if cycle.active_from is None:
+        walkers = self._walkers.get(key)
+        if walkers is None:
+            walkers = self.item_walkers(key, kind, log)
+        for walker in walkers:
+            walker_due = walker.due
+            # A fresh walker has the same cycles as when its due was computed: nothing to
+            # decide before that due.
+            if not walker.fresh or (walker_due is not None and walker_due < watermark):
+                if walker.dead:
                     continue
-                flag_key = cycle.flag
-                flags = fx.get(flag_key)
-                if flags is None:
-                    flags = clocks.new_flags()
-                if _settled(cycle, flags, watermark):
-                    continue
-                timing = cycle.timing
-                if timing is None:
-                    timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
-                before = list(flags)
-                effects, due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at)
-                if flags != before:
-                    fx[flag_key] = flags
-                for effect in effects:
-                    self._item_effect(
-                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
-                    )
-                if due is not None and (walker_due is None or due < walker_due):
-                    walker_due = due
-            walker.due, walker.fresh = walker_due, True
+                walker_due = self._refresh_walker(key, kind, log, fx, walker, watermark, alerts)
             if walker_due is not None and (next_due is None or walker_due < next_due):
                 next_due = walker_due
         item["due"] = next_due
         if next_due is not None:
             heapq.heappush(self.due, (next_due, key))
+
+    def _refresh_walker(
+        self,
+        key: str,
+        kind: str,
+        log: list[LogEntry],
+        fx: dict[str, list[int]],
+        walker: CycleWalker,
+        watermark: float,
+        alerts: list[Alert],
+    ) -> float | None:
+        """Decide the walker's cycles by ``watermark``; returns its next due instant."""
+        walker_due: float | None = None
+        objective = walker.objective
+        warn_at = self.warn_at[objective.id]
+        effects: list[Effect] = []
+        for cycle in walker.cycles:
+            if cycle.active_from is None:
+                continue
+            flag_key = cycle.flag
+            flags = fx.get(flag_key)
+            stored = flags is not None
+            if flags is None:
+                flags = clocks.new_flags()
+            elif _settled(cycle, flags, watermark):
+                continue
+            timing = cycle.timing
+            if timing is None:
+                timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
+            due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at, effects)
+            if not stored and any(flags):
+                fx[flag_key] = flags
+            if effects:
+                for effect in effects:
+                    self._item_effect(
+                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
+                    )
+                effects.clear()
+            if due is not None and (walker_due is None or due < walker_due):
+                walker_due = due
+        walker.due, walker.fresh = walker_due, True
+        return walker_due
 
     def _item_effect(
         self,
@@ -619,8 +641,19 @@ def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, 
     return all(attrs.get(name) in allowed for name, allowed in match.attributes)
 
 
-def _sort_key(entry: LogEntry) -> tuple[float, int, str]:
-    return entry[0], entry[1], entry[2]
+def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
+    """Log order: by time, then rank, then event id."""
+    ts: float = entry[0]
+    other_ts: float = other[0]
+    if ts != other_ts:
+        return ts < other_ts
+    rank: int = entry[1]
+    other_rank: int = other[1]
+    if rank != other_rank:
+        return rank < other_rank
+    event_id: str = entry[2]
+    other_event_id: str = other[2]
+    return event_id < other_event_id
 
 
 def _settled(cycle: Cycle, flags: list[int], watermark: float) -> bool:

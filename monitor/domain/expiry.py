@@ -2,11 +2,13 @@
 
 An item (its log of events and emitted effects) is forgotten once nothing is due
 for it, it is finished (solved, closed, ended) and its latest event is older than
-the retention. :class:`ItemExpiry` keeps a heap of ``(latest event time, key)``;
-at cleanup only items whose latest event fell behind the retention are looked at,
-and those not yet forgettable (still open, or something due) wait in a small
-``parked`` set that is checked again at each cleanup. The result is the same as
-testing every item at every cleanup.
+the retention. :class:`ItemExpiry` keeps a heap of ``(event time, key)``, one entry
+per item, pushed when the item is added: the time is no later than the item's latest
+event, so at cleanup only items whose entry fell behind the retention are looked at.
+An item that had later events goes back on the heap with its latest event time;
+the others, not yet forgettable (still open, or something due), wait in a small
+``parked`` set that is checked again at each cleanup. Events of an item cost
+nothing here. The result is the same as testing every item at every cleanup.
 """
 
 from __future__ import annotations
@@ -25,9 +27,9 @@ class ItemExpiry:
         self._heap: list[tuple[float, str]] = []
         self._parked: set[str] = set()
 
-    def touched(self, key: str, latest: float) -> None:
-        """The item's latest event time became ``latest`` (a new item, or a later event)."""
-        heapq.heappush(self._heap, (latest, key))
+    def added(self, key: str, first: float) -> None:
+        """A new item whose first event arrived at ``first``."""
+        heapq.heappush(self._heap, (first, key))
 
     def rebuild(self, items: dict[str, Item]) -> None:
         self._heap = [(item["log"][-1][0], key) for key, item in items.items() if item["log"]]
@@ -40,15 +42,23 @@ class ItemExpiry:
         """Keys of the items to forget now; the caller deletes them."""
         heap, parked = self._heap, self._parked
         while heap and heap[0][0] < retention:
-            latest, key = heapq.heappop(heap)
+            _seen, key = heapq.heappop(heap)
             item = items.get(key)
-            if item is not None and item["log"] and item["log"][-1][0] == latest:
+            if item is None or not item["log"]:
+                continue
+            latest = item["log"][-1][0]
+            if latest >= retention:
+                heapq.heappush(heap, (latest, key))  # a later event holds it
+            else:
                 parked.add(key)
         expired: list[str] = []
         for key in list(parked):
             item = items.get(key)
-            if item is None or not item["log"] or item["log"][-1][0] >= retention:
-                parked.discard(key)  # gone, or a later event holds it (and its heap entry)
+            if item is None or not item["log"]:
+                parked.discard(key)
+            elif item["log"][-1][0] >= retention:
+                parked.discard(key)  # a later event holds it: back on the heap
+                heapq.heappush(heap, (item["log"][-1][0], key))
             elif item["due"] is None and forgettable(item):
                 parked.discard(key)
                 expired.append(key)
