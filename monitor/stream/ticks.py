@@ -25,7 +25,7 @@ from typing import Final
 
 from monitor.stream.state import SourceProgress
 
-__all__ = ["TICK_VALUE_VERSION", "encode_tick", "fresh_end_offset", "held_watermark", "is_active"]
+__all__ = ["TICK_VALUE_VERSION", "encode_tick", "held_watermark", "is_active"]
 
 TICK_VALUE_VERSION: Final = 1
 
@@ -35,23 +35,6 @@ def is_active(progress: SourceProgress, end_offset: int | None, now: float, idle
     if end_offset is None or progress.next_offset is None or progress.next_offset < end_offset:
         return True
     return now - progress.last_message_at < idle_s
-
-
-def fresh_end_offset(
-    highwater: int | None, polled_at_ms: int | None, now: float, max_age_s: float
-) -> int | None:
-    """The end offset a fetch reported, or ``None`` (unknown) when that fetch is too old.
-
-    A partition the consumer has not fetched lately (paused by flow control, a slow
-    event loop, a rebalance) may hold records the worker has not seen, whatever its
-    last known end offset says: treating it as unknown keeps the source active, so
-    it holds the watermark instead of letting its unseen events arrive late.
-    """
-    if highwater is None or polled_at_ms is None:
-        return None
-    if now - polled_at_ms / 1000 > max_age_s:
-        return None
-    return highwater
 
 
 def held_watermark(

@@ -31,7 +31,6 @@ from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import structlog
-from faust.exceptions import ConsumerNotStarted
 from faust.types import TP
 
 from monitor.domain.agreement import Agreement
@@ -43,7 +42,7 @@ from monitor.stream.faust_app import PRODUCER_MAX_REQUEST_SIZE, SlamonApp, make_
 from monitor.stream.gauges import ObjectiveGauges, partition_of
 from monitor.stream.health import HealthServer
 from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
-from monitor.stream.ticks import encode_tick, fresh_end_offset
+from monitor.stream.ticks import encode_tick
 from monitor.stream.topics import ensure_topics
 
 __all__ = ["STATE_TABLE", "Attach", "Worker", "WorkerCrashedError", "run_standalone", "run_worker"]
@@ -168,12 +167,10 @@ class Worker:
             if tp is None:
                 tp = tps[(topic, partition)] = TP(topic, partition)
             try:
-                consumer = app.consumer._thread._ensure_consumer()  # type: ignore[attr-defined]
-                highwater = consumer.highwater(tp)
-                polled_at_ms = consumer.last_poll_timestamp(tp)
-            except (AssertionError, KeyError, AttributeError, ConsumerNotStarted):
+                highwater = app.consumer.highwater(tp)
+            except (AssertionError, KeyError, AttributeError):
                 return None
-            return fresh_end_offset(highwater, polled_at_ms, time.time(), processor.idle_s)
+            return int(highwater) if highwater is not None else None
 
         processor = Processor(
             settings,

@@ -26,7 +26,7 @@ from monitor.stream.processor import (
     Record,
 )
 from monitor.stream.state import PartitionState, SourceProgress
-from monitor.stream.ticks import fresh_end_offset, held_watermark
+from monitor.stream.ticks import held_watermark
 
 RULES = """\
 version: slamon/v1
@@ -234,36 +234,6 @@ def test_the_held_watermark_is_the_slowest_active_source(
         sources, now=100.0, lateness=5.0, idle_s=2.0, follow_wall_clock=True, max_event_time=70.0
     )
     assert got == expected
-
-
-@pytest.mark.parametrize(
-    ("highwater", "polled_at_ms", "expected"),
-    [
-        (8, 99_500, 8),  # fetched half a second ago: trusted
-        (8, 97_000, None),  # not fetched for 3 s (paused, slow loop): unknown
-        (None, 99_500, None),  # never fetched
-        (8, None, None),
-    ],
-)
-def test_an_end_offset_from_an_old_fetch_counts_as_unknown(
-    highwater: int | None, polled_at_ms: int | None, expected: int | None
-) -> None:
-    assert fresh_end_offset(highwater, polled_at_ms, now=100.0, max_age_s=2.0) == expected
-
-
-def test_a_source_not_fetched_lately_holds_the_watermark_though_it_looked_caught_up() -> None:
-    stale = fresh_end_offset(3, polled_at_ms=90_000, now=100.0, max_age_s=2.0)
-    slow = (SourceProgress(3, 50.0, 10.0), stale)  # idle and at its last known end
-    fast = (SourceProgress(9, 80.0, 99.0), 9)
-    got = held_watermark(
-        [slow, fast],
-        now=100.0,
-        lateness=5.0,
-        idle_s=2.0,
-        follow_wall_clock=True,
-        max_event_time=80.0,
-    )
-    assert got == 45.0  # held at the slow source, not 75.0 from the fast one
 
 
 # -- state ------------------------------------------------------------------------------
