@@ -23,8 +23,8 @@ Walkers and timings are derived data: they are not part of the engine's snapshot
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.domain.agreement import BusinessTime, ItemObjective, Workdays
@@ -71,8 +71,8 @@ class Cycle:
     active_from: float | None
     stop: float | None = None
     ended: float | None = None
-    pauses: list[list[float | None]] = field(default_factory=list)
-    timing: Timing | None = None  # cache: a function of start and pauses only
+    pauses: Sequence[list[float | None]] = ()  # [start, end or None]; a new list per pause
+    timing: Timing | None = None  # cache: a function of start and pauses only, made when needed
     flag: str = ""  # "<objective id>|<start>", where its emitted effects are remembered
 
     @property
@@ -175,7 +175,7 @@ class CycleWalker:
         cycle = Cycle(ts, ts if self.matched else None)
         cycle.flag = f"{self.flag_prefix}{ts!r}"
         if self.status in self.pause_on:
-            cycle.pauses.append([ts, None])
+            cycle.pauses = [[ts, None]]
         self.cycles.append(cycle)
         return cycle
 
@@ -284,7 +284,7 @@ def excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
 
 def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
     if paused:
-        cycle.pauses.append([ts, None])
+        cycle.pauses = [*cycle.pauses, [ts, None]]
         cycle.timing = None
     elif cycle.pauses and cycle.pauses[-1][1] is None:
         cycle.pauses[-1][1] = ts
@@ -359,7 +359,11 @@ def budget_seconds(objective: ItemObjective, calendar: BusinessCalendar, start: 
 
 
 def cycle_timing(cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> Timing:
-    return Timing(cycle, objective, warn_at)
+    """The cycle's timing, made and cached on first use."""
+    timing = cycle.timing
+    if timing is None:
+        timing = cycle.timing = Timing(cycle, objective, warn_at)
+    return timing
 
 
 def deadline_as_of(cycle: Cycle, objective: ItemObjective, instant: float) -> float | None:
@@ -430,25 +434,40 @@ class Effect:
 
 def cycle_effects(
     cycle: Cycle,
-    timing: Timing,
+    objective: ItemObjective,
     flags: list[int],
     watermark: float,
     warn_at: tuple[float, ...],
     effects: list[Effect],
 ) -> float | None:
-    """Append the cycle's new effects by ``watermark``; returns the next instant worth a look."""
+    """Append the cycle's new effects by ``watermark``; returns the next instant worth a look.
+
+    The cycle gets its :class:`Timing` only once floors cannot decide.
+    """
     active_from = cycle.active_from
     if active_from is None:
         return None
     stop = cycle.stop
     finish = stop if stop is not None else cycle.ended
+    timing = cycle.timing
     # next_due: the earliest instant that may still fire (inf: none)
     next_due = None
-    if not timing.exact:
-        next_due = _floor_due(cycle, active_from, finish, timing.budget, flags, watermark, warn_at)
+    if timing is None or not timing.exact:
+        within = objective.within
+        if isinstance(within, BusinessTime):
+            budget = within.seconds
+        else:
+            budget = cycle_timing(cycle, objective, warn_at).budget
+        next_due = _floor_due(cycle, active_from, finish, budget, flags, watermark, warn_at)
     if next_due is None:
         next_due = _deadline_effects(
-            timing, active_from, finish, flags, watermark, warn_at, effects
+            cycle_timing(cycle, objective, warn_at),
+            active_from,
+            finish,
+            flags,
+            watermark,
+            warn_at,
+            effects,
         )
     if stop is not None and not flags[DECIDED]:
         if stop < watermark:

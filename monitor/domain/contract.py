@@ -25,7 +25,7 @@ from monitor.domain.agreement import (
     WindowObjective,
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
-from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry, Timing
+from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry
 from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
@@ -464,16 +464,13 @@ class ContractRuntime:
                 flags = clocks.new_flags()
             elif _settled(cycle, flags, watermark):
                 continue
-            timing = cycle.timing
-            if timing is None:
-                timing = cycle.timing = clocks.cycle_timing(cycle, objective, warn_at)
-            due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at, effects)
+            due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
             if not stored and any(flags):
                 fx[flag_key] = flags
             if effects:
                 for effect in effects:
                     self._item_effect(
-                        kind, key[len(kind) + 1 :], log, objective, cycle, timing, effect, alerts
+                        kind, key[len(kind) + 1 :], log, objective, cycle, effect, alerts
                     )
                 effects.clear()
             if due is not None and (walker_due is None or due < walker_due):
@@ -488,11 +485,12 @@ class ContractRuntime:
         log: list[LogEntry],
         objective: ItemObjective,
         cycle: Cycle,
-        timing: Timing,
         effect: Effect,
         alerts: list[Alert],
     ) -> None:
+        warn_at = self.warn_at[objective.id]
         if self.observer is not None:
+            timing = clocks.cycle_timing(cycle, objective, warn_at)
             observe_item_effect(
                 self.observer, self, kind, item_id, log, objective, cycle, timing, effect
             )
@@ -507,6 +505,7 @@ class ContractRuntime:
             stats[1] += 1
             if compliance is not None:
                 compliance.record(effect.instant, False)
+        timing = clocks.cycle_timing(cycle, objective, warn_at)
         attrs = clocks.item_attributes(log, effect.instant)
         queue = attrs.queue if attrs is not None else None
         share = effect.share

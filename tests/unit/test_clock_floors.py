@@ -7,6 +7,7 @@ effects as with the exact instants, and never ask to be woken later than they wo
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from hypothesis import given, settings
@@ -33,13 +34,15 @@ def cycles(draw: st.DrawFn) -> Cycle:
     """A cycle with pauses, perhaps stopped or ended, perhaps applying only later."""
     t = START + draw(st.floats(0, 4 * 86400))
     cycle = Cycle(t, t + draw(st.sampled_from([0.0, 0.0, 600.0])))
+    pauses: list[list[float | None]] = []
     for _ in range(draw(st.integers(0, 3))):
         t += draw(st.floats(0, 10 * HOUR))
         end = t + draw(st.floats(0, 20 * HOUR))
-        cycle.pauses.append([t, None if draw(st.integers(0, 5)) == 0 else end])
-        if cycle.pauses[-1][1] is None:
+        pauses.append([t, None if draw(st.integers(0, 5)) == 0 else end])
+        if pauses[-1][1] is None:
             break
         t = end
+    cycle.pauses = pauses
     finish = draw(st.one_of(st.none(), st.floats(0, 5 * 86400)))
     if finish is not None:
         if draw(st.booleans()):
@@ -50,10 +53,14 @@ def cycles(draw: st.DrawFn) -> Cycle:
 
 
 def _look(
-    cycle: Cycle, timing: Timing, flags: list[int], watermark: float, warn_at: tuple[float, ...]
+    cycle: Cycle,
+    objective: ItemObjective,
+    flags: list[int],
+    watermark: float,
+    warn_at: tuple[float, ...],
 ) -> tuple[list[Effect], float | None]:
     effects: list[Effect] = []
-    due = clocks.cycle_effects(cycle, timing, flags, watermark, warn_at, effects)
+    due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
     return effects, due
 
 
@@ -73,13 +80,13 @@ def test_floors_decide_like_the_exact_instants(
     offsets: list[float],
 ) -> None:
     objective = ItemObjective("fr", "first_response", within, calendar)
-    floored = Timing(cycle, objective, warn_at)
-    exact = Timing(cycle, objective, warn_at)
-    assert exact.deadline == clocks.deadline_as_of(cycle, objective, float("inf"))
+    exact = replace(cycle)
+    exact.timing = Timing(exact, objective, warn_at)
+    assert exact.timing.deadline == clocks.deadline_as_of(cycle, objective, float("inf"))
     floored_flags, exact_flags = clocks.new_flags(), clocks.new_flags()
     for watermark in sorted(START + offset for offset in offsets):
-        got, floored_due = _look(cycle, floored, floored_flags, watermark, warn_at)
-        expected, exact_due = _look(cycle, exact, exact_flags, watermark, warn_at)
+        got, floored_due = _look(cycle, objective, floored_flags, watermark, warn_at)
+        expected, exact_due = _look(exact, objective, exact_flags, watermark, warn_at)
         assert got == expected
         assert floored_flags == exact_flags
         if exact_due is not None:
@@ -92,8 +99,8 @@ def test_floors_decide_like_the_exact_instants(
 def test_a_cycle_answered_before_its_first_warning_needs_no_calendar_instants() -> None:
     objective = ItemObjective("fr", "first_response", BusinessTime(HOUR), business_calendar())
     cycle = Cycle(START, START, stop=START + 600)
-    timing = Timing(cycle, objective, (0.75,))
     flags = clocks.new_flags()
-    assert _look(cycle, timing, flags, START + 60, (0.75,)) == ([], START + 600)
-    assert _look(cycle, timing, flags, START + 700, (0.75,)) == ([Effect("met", START + 600)], None)
-    assert not timing.exact
+    assert _look(cycle, objective, flags, START + 60, (0.75,)) == ([], START + 600)
+    met = [Effect("met", START + 600)]
+    assert _look(cycle, objective, flags, START + 700, (0.75,)) == (met, None)
+    assert cycle.timing is None
