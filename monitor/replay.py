@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any, Final
@@ -16,6 +18,8 @@ from monitor.domain.events import EventError, parse_event
 from monitor.domain.report import build_report
 
 MAX_LISTED_INVALID: Final = 1000
+REPLAY_GC_THRESHOLDS: Final = (50_000, 20, 1000)
+"""Cyclic-GC thresholds while a replay runs (CPython's defaults are 700, 10, 10)."""
 
 
 @dataclass(slots=True)
@@ -58,6 +62,18 @@ def replay(
     engine: Engine | None = None,
 ) -> ReplayResult:
     """Apply every line in file order, then flush the watermark to ``until`` or the last event."""
+    with rare_collections():
+        return _replay(lines, agreements, lateness, until, on_alert, engine)
+
+
+def _replay(
+    lines: Iterable[bytes],
+    agreements: Sequence[Agreement],
+    lateness: float,
+    until: float | None,
+    on_alert: Callable[[Alert], None] | None,
+    engine: Engine | None,
+) -> ReplayResult:
     engine = engine or Engine(agreements, lateness=lateness)
     result = ReplayResult(engine)
     emit = on_alert or result.alerts.append
@@ -77,6 +93,23 @@ def replay(
     for alert in engine.advance(end):
         emit(alert)
     return result
+
+
+@contextmanager
+def rare_collections() -> Iterator[None]:
+    """Run CPython's cyclic garbage collector rarely, then restore its thresholds.
+
+    The engine's state is long-lived and creates no reference cycles (a test checks
+    that a replay leaves no cyclic garbage), so the collector finds nothing in it,
+    yet with the default thresholds its full passes walk the whole state again and
+    again: 10-12 % of a 1M-event replay. Reference counting still frees everything.
+    """
+    previous = gc.get_threshold()
+    gc.set_threshold(*REPLAY_GC_THRESHOLDS)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
 
 
 def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[bytes]:

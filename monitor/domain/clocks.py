@@ -311,13 +311,25 @@ class Timing:
     needed :func:`cycle_effects` decides with a *floor*, which costs no calendar work:
     running time never passes faster than real time, so ``amount`` business seconds
     cannot have elapsed before ``start + amount``. The cycle's pauses must not change
-    while this object is in use (a cycle drops its timing whenever they do).
+    while this object is in use (a cycle drops its timing whenever they do). It keeps
+    the cycle's start and pauses, not the cycle: no reference cycle, so a finished
+    item's clocks are freed at once, without the cyclic garbage collector.
     """
 
-    __slots__ = ("_cycle", "_deadline", "_objective", "_warn_at", "_warnings", "budget", "exact")
+    __slots__ = (
+        "_deadline",
+        "_objective",
+        "_pauses",
+        "_start",
+        "_warn_at",
+        "_warnings",
+        "budget",
+        "exact",
+    )
 
     def __init__(self, cycle: Cycle, objective: ItemObjective, warn_at: tuple[float, ...]) -> None:
-        self._cycle = cycle
+        self._start = cycle.start
+        self._pauses = cycle.pauses
         self._objective = objective
         self._warn_at = warn_at
         self.budget = budget_seconds(objective, objective.calendar, cycle.start)
@@ -339,13 +351,14 @@ class Timing:
         return self._warnings
 
     def _compute(self) -> None:
-        cycle, calendar, budget = self._cycle, self._objective.calendar, self.budget
-        deadline = _instant_after(cycle, calendar, budget)
+        start, pauses = self._start, self._pauses
+        calendar, budget = self._objective.calendar, self.budget
+        deadline = _instant_after(start, pauses, calendar, budget)
         if deadline is not None and not calendar.is_open(deadline):
             deadline = calendar.next_opening(deadline)
         self._deadline = deadline
         self._warnings = tuple(
-            _instant_after(cycle, calendar, budget * share) for share in self._warn_at
+            _instant_after(start, pauses, calendar, budget * share) for share in self._warn_at
         )
         self.exact = True
 
@@ -383,11 +396,16 @@ def deadline_as_of(cycle: Cycle, objective: ItemObjective, instant: float) -> fl
     return cycle_timing(view, objective, ()).deadline
 
 
-def _instant_after(cycle: Cycle, calendar: BusinessCalendar, amount: float) -> float | None:
+def _instant_after(
+    start: float,
+    pauses: Sequence[list[float | None]],
+    calendar: BusinessCalendar,
+    amount: float,
+) -> float | None:
     """When ``amount`` business seconds of running (unpaused) time have elapsed."""
-    t = cycle.start
+    t = start
     remaining = amount
-    for pause_start, pause_end in cycle.pauses:
+    for pause_start, pause_end in pauses:
         assert pause_start is not None
         if pause_start > t:
             available = calendar.business_seconds(t, pause_start)
