@@ -103,6 +103,8 @@ class ContractRuntime:
         self._expiry = ItemExpiry()  # derived from the items' logs
         # derived: the minute every window and month tracker was last brought to
         self.trackers_minute: int | None = None
+        # derived: some period tracker skipped quiet minutes up to trackers_minute
+        self.periods_owed = False
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
         self.calls: dict[str, list[Any]] = {}
@@ -155,6 +157,7 @@ class ContractRuntime:
     def apply(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
+            self.settle_periods()
             self.earliest = ts
             self.trackers_minute = None
             for tracker in self.periods:
@@ -162,6 +165,8 @@ class ContractRuntime:
         return self._handlers[event["type"]](event, ts, watermark)
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        if self.periods_owed:
+            self.settle_periods()
         for availability in self.availability.get(event["service"], ()):
             availability.record(ts, event["status"], event["event_id"])
         return []
@@ -496,6 +501,8 @@ class ContractRuntime:
             )
         stats = self.item_stats[objective.id]
         compliance = self.compliance.get(objective.id)
+        if compliance is not None and self.periods_owed:
+            self.settle_periods()
         if effect.kind == "met":
             stats[0] += 1
             if compliance is not None:
@@ -584,8 +591,27 @@ class ContractRuntime:
         for period in self.periods:
             next_minute = period.next_minute
             if next_minute is not None and next_minute < minute:
+                if minute <= period.quiet_until and period.observer is None:
+                    self.periods_owed = True  # quiet minutes: accounted when next looked at
+                    continue
                 period.advance(watermark, alerts)
         self.trackers_minute = minute
+
+    def settle_periods(self) -> None:
+        """Account the quiet minutes :meth:`advance` let period trackers skip.
+
+        A quiet minute (see ``PeriodTracker._quiet_horizon``) only adds to totals and can
+        raise no alert, so it is accounted when the tracker is next read or written: a
+        record, a status, a report, a snapshot. Most minutes of most trackers are quiet.
+        """
+        if not self.periods_owed:
+            return
+        self.periods_owed = False
+        minute = self.trackers_minute
+        if minute is None:
+            return
+        for period in self.periods:
+            period.settle_quiet(minute)
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         for store in (self.calls, self.chats):
@@ -598,6 +624,7 @@ class ContractRuntime:
             self._walkers.pop(key, None)
 
     def to_state(self) -> dict[str, Any]:
+        self.settle_periods()
         return {
             "windows": {oid: t.to_state() for oid, t in self.windows.items()},
             "periods": {p.objective_id: p.to_state() for p in self.periods},
@@ -622,6 +649,7 @@ class ContractRuntime:
         self.items = state["items"]
         self._walkers.clear()
         self.trackers_minute = None
+        self.periods_owed = False
         self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)

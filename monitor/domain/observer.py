@@ -77,6 +77,7 @@ class Observer(Protocol):
 def attach(engine: Engine, observer: Observer | None) -> None:
     """Route the engine's decisions to ``observer`` (``None`` detaches)."""
     for contract in engine.contracts.values():
+        contract.settle_periods()  # quiet minutes skipped so far are not the observer's
         contract.observer = observer
         for window in contract.windows.values():
             window.observer = observer

@@ -246,8 +246,9 @@ class PeriodTracker:
         self.burn_rates: dict[str, float] = {"fast": 0.0, "slow": 0.0}
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
-        # derived: minutes before this one are quiet (see _quiet_horizon)
-        self._quiet_until = 0
+        # derived: minutes before this one are quiet (see _quiet_horizon); the owner may
+        # skip advancing through them and call settle_quiet later (ContractRuntime.advance)
+        self.quiet_until = 0
         # the total of an idle minute (nothing recorded in it; its bad amount is 0)
         self.idle_total: float = 0.0
         self.observer: Observer | None = None
@@ -287,15 +288,15 @@ class PeriodTracker:
         if minute is None:
             return
         last = int(watermark // MINUTE)
-        if minute < last <= self._quiet_until and self.observer is None:
+        if minute < last <= self.quiet_until and self.observer is None:
             self.next_minute = self._pass_quiet(minute, last)  # the usual minute: quiet
             return
         month_start, month_end, year, month, key = self._month
         totals = self.months.get(key)
         burn = self.burn
         while minute < last:
-            if minute < self._quiet_until and self.observer is None:
-                minute = self._pass_quiet(minute, min(last, self._quiet_until))
+            if minute < self.quiet_until and self.observer is None:
+                minute = self._pass_quiet(minute, min(last, self.quiet_until))
                 continue
             start = minute * MINUTE
             boundary = start + MINUTE
@@ -313,7 +314,7 @@ class PeriodTracker:
             totals[0] += bad
             totals[1] += total
             clean = burn.push(bad, total)
-            self._quiet_until = 0
+            self.quiet_until = 0
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
             elif (
@@ -323,7 +324,7 @@ class PeriodTracker:
             ):
                 rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
                 rates["fast"] = rates["slow"] = 0.0
-                self._quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
+                self.quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
             else:
                 self._evaluate(key, year, month, boundary, alerts)
             minute += 1
@@ -347,6 +348,19 @@ class PeriodTracker:
             return minute
         closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
         return max(minute, min(self.idle_until(minute), int(closing)))
+
+    def settle_quiet(self, minute: int) -> None:
+        """Account the quiet minutes up to ``minute`` that the owner skipped.
+
+        Only minutes :meth:`advance` would pass as quiet (``minute <= quiet_until``, no
+        observer) are accounted, all at once, exactly as minute by minute: no alert can
+        come of them. Anything else is left to :meth:`advance`.
+        """
+        next_minute = self.next_minute
+        if next_minute is None or self.observer is not None:
+            return
+        if next_minute < minute <= self.quiet_until:
+            self.next_minute = self._pass_quiet(next_minute, minute)
 
     def _pass_quiet(self, minute: int, stop: int) -> int:
         """Account the quiet minutes ``minute`` to ``stop`` (excluded): their bad amounts
@@ -467,7 +481,7 @@ class PeriodTracker:
         self.next_minute = state["next_minute"]
         self.months = {k: list(v) for k, v in state["months"].items()}
         self.burn.load_state(state["burn"])
-        self._quiet_until = 0
+        self.quiet_until = 0
         self.alert_state, self.alert_severity = state["alert"]
         self.breaches = state["breaches"]
         self.burn_rates = dict(state["burn_rates"])
@@ -504,7 +518,7 @@ class AvailabilityTracker(PeriodTracker):
         """
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
-        self._quiet_until = min(self._quiet_until, int(ts // MINUTE))
+        self.quiet_until = min(self.quiet_until, int(ts // MINUTE))
         entry = [ts, status, event_id]
         key = (ts, event_id)
         index = len(self.transitions)
@@ -598,7 +612,7 @@ class ComplianceTracker(PeriodTracker):
         minute = int(instant // MINUTE)
         if self.next_minute is not None:
             minute = max(minute, self.next_minute)
-        self._quiet_until = min(self._quiet_until, minute)
+        self.quiet_until = min(self.quiet_until, minute)
         pair = self.pending.setdefault(minute, [0.0, 0.0])
         pair[0] += 0.0 if met else 1.0
         pair[1] += 1.0

@@ -26,6 +26,7 @@ def build_report(engine: Engine) -> dict[str, Any]:
 
 
 def _contract(contract: ContractRuntime) -> dict[str, Any]:
+    contract.settle_periods()
     objectives: dict[str, Any] = {}
     for objective in contract.agreement.objectives:
         if isinstance(objective, WindowObjective):

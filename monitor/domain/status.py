@@ -82,6 +82,7 @@ _NO_BUDGET: Final = _Budget(None, None, None, None, OK)
 
 
 def contract_status(contract: ContractRuntime, watermark: float) -> list[ObjectiveStatus]:
+    contract.settle_periods()
     tallies = item_tallies(contract, watermark)
     statuses: list[ObjectiveStatus] = []
     for objective in contract.agreement.objectives:

@@ -93,7 +93,11 @@ def _streams(draw: st.DrawFn) -> list[Event]:
     return events
 
 
-def _run(events: list[Event], steps: list[float], observed: bool) -> tuple[list[str], dict]:
+def _run(
+    events: list[Event], steps: list[float], observed: bool, looks: list[object] | None = None
+) -> tuple[list[str], dict]:
+    """Apply, then advance by ``steps``; with ``looks``, after each step read the status
+    of every objective into it and carry the engine over a snapshot and a restore."""
     engine = Engine([AGREEMENT], lateness=60)
     if observed:
         attach(engine, _Sampler())
@@ -102,6 +106,12 @@ def _run(events: list[Event], steps: list[float], observed: bool) -> tuple[list[
     for step in steps:
         watermark += step
         alerts.extend(engine.advance(watermark))
+        if looks is not None:
+            state = json.loads(json.dumps(engine.snapshot()))
+            looks.append((engine.objective_status(), state))
+            engine = Engine.restore([AGREEMENT], state)
+            if observed:
+                attach(engine, _Sampler())
     alerts.extend(engine.advance(END))  # past the month end
     return [json.dumps(a.to_json(), sort_keys=True) for a in alerts], engine.snapshot()
 
@@ -115,6 +125,40 @@ def test_skipping_quiet_minutes_changes_no_alert_and_no_state(
     observed_alerts, observed_state = _run(events, steps, observed=True)
     assert plain_alerts == observed_alerts
     assert plain_state == observed_state
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(_streams(), st.lists(st.floats(1, 2 * 3600), min_size=1, max_size=6))
+def test_quiet_minutes_skipped_by_the_contract_show_in_status_and_snapshots(
+    events: list[Event], steps: list[float]
+) -> None:
+    """The contract lets trackers skip quiet minutes and accounts them when they are
+    read: a status or a snapshot taken between steps must equal the observed engine's,
+    which walks every minute, and carrying state over must change no alert."""
+    plain_looks: list[object] = []
+    observed_looks: list[object] = []
+    plain_alerts, plain_state = _run(events, steps, observed=False, looks=plain_looks)
+    observed_alerts, observed_state = _run(events, steps, observed=True, looks=observed_looks)
+    assert plain_looks == observed_looks
+    assert plain_alerts == observed_alerts
+    assert plain_state == observed_state
+    assert plain_alerts == _run(events, steps, observed=False)[0]
+
+
+def test_the_contract_skips_quiet_minutes_until_a_tracker_is_read() -> None:
+    """Guard for the property above: the skipping it is about does happen."""
+    engine = Engine([AGREEMENT], lateness=60)
+    engine.apply_all([event("service.status", _iso(0), service="core", status="up")])
+    for minute in range(60, 70):  # one minute at a time, as a stream moves
+        engine.advance(START + minute * 60)
+    now = int(START // 60) + 69
+    contract = engine.contracts[AGREEMENT.contract_id]
+    lagging = [p for p in contract.periods if p.next_minute is not None and p.next_minute < now]
+    assert contract.periods_owed
+    assert [p.objective_id for p in lagging] == ["up", "up-degraded", "res"]  # calendar: no
+    engine.objective_status()
+    assert not contract.periods_owed
+    assert [p.next_minute for p in contract.periods] == [now] * 4
 
 
 def test_the_quiet_stream_does_alert_and_close_the_month() -> None:
@@ -232,3 +276,35 @@ def test_rolling_sums_stay_exact_when_a_fraction_left_a_residue() -> None:
         reference.push(0.0, 60)
     assert not sums.total(max(WINDOWS_MINUTES)).is_integer()  # the residue is there
     reference.assert_same(sums)
+
+
+def test_a_late_item_decision_lands_in_the_same_minute_when_minutes_were_skipped() -> None:
+    """A decision recorded while a tracker lags behind the skipped quiet minutes goes into
+    the minute it would have gone to had every minute been walked (the trackers' minute,
+    not an earlier one): a late solve, 90 s behind the newest event, after an hour of
+    quiet minutes."""
+    ticks = [
+        event("survey.response", _iso(offset), score=5, scale_max=5)
+        for offset in range(600, 3661, 60)
+    ]
+    events = [
+        event("service.status", _iso(0), service="core", status="up"),
+        event("ticket.created", _iso(3000), ticket_id="T1", channel="email"),
+        *ticks,
+        event("ticket.status_changed", _iso(3660 - 90), ticket_id="T1", status="solved"),
+    ]
+    events.sort(key=lambda e: e.ts)
+    late = events.pop(next(i for i, e in enumerate(events) if e.type == "ticket.status_changed"))
+    events.append(late)  # arrives last, behind the watermark
+    steps = [3720.0, 60.0, 60.0]  # from START: just after the late event, then on
+    plain_looks: list[object] = []
+    observed_looks: list[object] = []
+    plain_alerts, plain_state = _run(events, steps, observed=False, looks=plain_looks)
+    observed_alerts, observed_state = _run(events, steps, observed=True, looks=observed_looks)
+    assert plain_looks == observed_looks
+    assert plain_alerts == observed_alerts
+    assert plain_state == observed_state
+    engine = Engine([AGREEMENT], lateness=60)
+    engine.apply_all(events)
+    assert engine.counters.late == 1
+    assert engine.snapshot()["contracts"]["acme"]["items"]["ticket:T1"]["fx"]  # decided (met)
