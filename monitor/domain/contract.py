@@ -165,8 +165,7 @@ class ContractRuntime:
         return self._handlers[event["type"]](event, ts, watermark)
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        if self.periods_owed:
-            self.settle_periods()
+        self.settle_periods()
         for availability in self.availability.get(event["service"], ()):
             availability.record(ts, event["status"], event["event_id"])
         return []

@@ -135,6 +135,13 @@ def test_quiet_minutes_skipped_by_the_contract_show_in_status_and_snapshots(
     """The contract lets trackers skip quiet minutes and accounts them when they are
     read: a status or a snapshot taken between steps must equal the observed engine's,
     which walks every minute, and carrying state over must change no alert."""
+    plain_alerts = _assert_looks_match_the_observed_engine(events, steps)
+    assert plain_alerts == _run(events, steps, observed=False)[0]
+
+
+def _assert_looks_match_the_observed_engine(events: list[Event], steps: list[float]) -> list[str]:
+    """Status and snapshots between steps, alerts and the final state: the same with the
+    contract skipping quiet minutes as with an observed engine walking every minute."""
     plain_looks: list[object] = []
     observed_looks: list[object] = []
     plain_alerts, plain_state = _run(events, steps, observed=False, looks=plain_looks)
@@ -142,7 +149,7 @@ def test_quiet_minutes_skipped_by_the_contract_show_in_status_and_snapshots(
     assert plain_looks == observed_looks
     assert plain_alerts == observed_alerts
     assert plain_state == observed_state
-    assert plain_alerts == _run(events, steps, observed=False)[0]
+    return plain_alerts
 
 
 def test_the_contract_skips_quiet_minutes_until_a_tracker_is_read() -> None:
@@ -287,23 +294,14 @@ def test_a_late_item_decision_lands_in_the_same_minute_when_minutes_were_skipped
         event("survey.response", _iso(offset), score=5, scale_max=5)
         for offset in range(600, 3661, 60)
     ]
+    created = event("ticket.created", _iso(3000), ticket_id="T1", channel="email")
     events = [
         event("service.status", _iso(0), service="core", status="up"),
-        event("ticket.created", _iso(3000), ticket_id="T1", channel="email"),
-        *ticks,
+        *sorted([created, *ticks], key=lambda e: e.ts),
+        # arrives last, behind the watermark (newest event 3660 s, lateness 60 s)
         event("ticket.status_changed", _iso(3660 - 90), ticket_id="T1", status="solved"),
     ]
-    events.sort(key=lambda e: e.ts)
-    late = events.pop(next(i for i, e in enumerate(events) if e.type == "ticket.status_changed"))
-    events.append(late)  # arrives last, behind the watermark
-    steps = [3720.0, 60.0, 60.0]  # from START: just after the late event, then on
-    plain_looks: list[object] = []
-    observed_looks: list[object] = []
-    plain_alerts, plain_state = _run(events, steps, observed=False, looks=plain_looks)
-    observed_alerts, observed_state = _run(events, steps, observed=True, looks=observed_looks)
-    assert plain_looks == observed_looks
-    assert plain_alerts == observed_alerts
-    assert plain_state == observed_state
+    _assert_looks_match_the_observed_engine(events, [3720.0, 60.0, 60.0])  # from START
     engine = Engine([AGREEMENT], lateness=60)
     engine.apply_all(events)
     assert engine.counters.late == 1
