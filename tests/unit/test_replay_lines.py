@@ -1,22 +1,9 @@
-"""``replay`` over raw lines: blank lines are skipped, bad ones counted by their number,
-and parsing in batches changes nothing."""
+"""``replay`` over raw lines: blank lines are skipped, bad ones counted by their number."""
 
 from __future__ import annotations
 
-import json
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
-
-from monitor.domain.agreement import Agreement
-from monitor.domain.engine import Engine
-from monitor.domain.events import Event, parse_event
-from monitor.replay import PARSE_BATCH_LINES, replay
-from monitor.rulespec.loader import load_rules
-from monitor.simulate import simulate
+from monitor.replay import replay
 from tests.support import agreement
-
-RULES = Path(__file__).resolve().parents[2] / "rules"
-MONDAY_NINE = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 def test_blank_lines_are_skipped_and_bad_lines_keep_their_number() -> None:
@@ -30,34 +17,3 @@ def test_blank_lines_are_skipped_and_bad_lines_keep_their_number() -> None:
         (5, "not_object"),
     ]
     assert result.engine.counters.total == 0
-
-
-def test_lines_parsed_in_batches_give_the_alerts_and_line_numbers_of_one_by_one() -> None:
-    agreements, lines = simulated_hours()
-    size = PARSE_BATCH_LINES
-    # Bad and blank lines on both sides of batch boundaries (line numbers start at 1).
-    for index in (size - 1, size, 2 * size - 1, 2 * size + 1):
-        lines[index:index] = [b"{not json"]
-    lines[size + 5 : size + 5] = [b"", b"  "]
-    bad_numbers = [number for number, raw in enumerate(lines, 1) if raw == b"{not json"]
-
-    result = replay(lines, agreements)
-
-    engine = Engine(agreements)
-    expected = [
-        alert
-        for raw in lines
-        if raw.strip() and isinstance(event := parse_event(raw), Event)
-        for alert in engine.apply(event)
-    ] + engine.advance(engine.max_event_time)
-    assert len(lines) > 3 * size
-    assert [bad.line for bad in result.invalid] == bad_numbers
-    assert len(expected) > 10
-    assert [a.to_json() for a in result.alerts] == [a.to_json() for a in expected]
-
-
-def simulated_hours() -> tuple[list[Agreement], list[bytes]]:
-    agreements, problems = load_rules([RULES])
-    assert not problems
-    events = simulate(agreements, start=MONDAY_NINE, duration=timedelta(hours=3), seed=5)
-    return agreements, [json.dumps(event).encode() for event in events]
