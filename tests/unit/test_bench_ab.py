@@ -1,0 +1,81 @@
+"""bench.ab: revisions exported and replayed in their own processes, alerts compared."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from bench.ab import WORKTREE, Worker, export, main
+from bench.ab_worker import alerts_digest
+from monitor.replay import read_lines, replay
+from monitor.rulespec.loader import load_rules
+from monitor.simulate import simulate, write_jsonl
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+
+
+@pytest.fixture(scope="module")
+def events_file(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    agreements, _ = load_rules([RULES])
+    start = datetime(2026, 11, 2, 8, tzinfo=UTC)
+    stream = simulate(agreements, start=start, duration=timedelta(hours=6), seed=2)
+    path = tmp_path_factory.mktemp("ab") / "events.jsonl"
+    write_jsonl(stream, path)
+    return path
+
+
+def test_the_working_tree_is_exported_with_its_package_and_rules(tmp_path: Path) -> None:
+    tree = export(WORKTREE, tmp_path / "tree")
+
+    assert (tree / "monitor" / "domain" / "engine.py").is_file()
+    assert sorted(p.name for p in (tree / "rules").iterdir()) == sorted(
+        p.name for p in RULES.iterdir()
+    )
+    assert not list(tree.rglob("__pycache__"))
+
+
+def test_a_git_revision_is_exported_from_the_repository(tmp_path: Path) -> None:
+    tree = export("HEAD", tmp_path / "tree")
+
+    assert (tree / "monitor" / "replay.py").is_file()
+    assert (tree / "rules").is_dir()
+
+
+def test_an_unknown_revision_is_refused_with_git_s_reason(tmp_path: Path) -> None:
+    with pytest.raises(SystemExit, match="cannot export 'no-such-revision'"):
+        export("no-such-revision", tmp_path / "tree")
+
+
+def test_a_worker_replays_the_exported_tree_like_an_in_process_replay(
+    tmp_path: Path, events_file: Path
+) -> None:
+    agreements, _ = load_rules([RULES])
+    expected = replay(read_lines(events_file), agreements).alerts
+    worker = Worker(export(WORKTREE, tmp_path / "tree"), events_file)
+    try:
+        first, second = worker.run(), worker.run()
+    finally:
+        worker.stop()
+
+    assert len(expected) > 20
+    assert first.alerts == second.alerts == len(expected)
+    assert first.digest == second.digest == alerts_digest(expected)
+    assert first.seconds > 0
+
+
+def test_two_revisions_alternate_and_the_result_says_whether_their_alerts_agree(
+    tmp_path: Path, events_file: Path
+) -> None:
+    out = tmp_path / "ab.json"
+
+    main([WORKTREE, WORKTREE, "--keep", str(events_file), "--rounds", "2", "--out", str(out)])
+
+    result = json.loads(out.read_text())
+    assert result["same_alerts"] is True
+    assert len(result["base_seconds"]) == len(result["new_seconds"]) == 2
+    assert result["ratio_new_to_base"] == pytest.approx(
+        result["new_median_s"] / result["base_median_s"]
+    )
