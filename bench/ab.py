@@ -151,7 +151,13 @@ class Worker:
 
 
 def compare(args: Args, events: Path, trees: tuple[Path, Path]) -> dict[str, Any]:
-    workers = (Worker(trees[0], events), Worker(trees[1], events))
+    base_worker = Worker(trees[0], events)
+    try:
+        new_worker = Worker(trees[1], events)
+    except BaseException:
+        base_worker.stop()
+        raise
+    workers = (base_worker, new_worker)
     runs: tuple[list[Run], list[Run]] = ([], [])
     try:
         for index in range(args.rounds):
