@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gc
+import itertools
 import json
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -18,6 +19,13 @@ from monitor.domain.events import EventError, parse_event
 from monitor.domain.report import build_report
 
 MAX_LISTED_INVALID: Final = 1000
+PARSE_BATCH_LINES: Final = 2048
+"""Lines parsed together before the engine applies them. Parsing (pydantic-core) and
+applying (the engine) each have a working set of code and data that competes for the
+CPU caches; alternating per line evicts both every event. In batches each stays warm:
+about 12 % less replay time on the bench file (see CHANGELOG for the A/B)."""
+READ_CHUNK_BYTES: Final = 1 << 19
+"""How much of the file ``read_lines`` reads at a time (whole lines, about 2,000)."""
 REPLAY_GC_THRESHOLDS: Final = (50_000, 20, 1000)
 """Cyclic-GC thresholds while a replay runs (CPython's defaults are 700, 10, 10)."""
 
@@ -78,17 +86,21 @@ def _replay(
     result = ReplayResult(engine)
     emit = on_alert or result.alerts.append
     apply = engine.apply
-    for number, raw in enumerate(lines, start=1):
-        if not raw or raw.isspace():  # blank lines are allowed (no copy made to find out)
-            continue
-        event = parse_event(raw)
-        if isinstance(event, EventError):
-            result.invalid_by_reason[event.reason] += 1
-            if len(result.invalid) < MAX_LISTED_INVALID:
-                result.invalid.append(InvalidLine(number, event.reason, event.message))
-            continue
-        for alert in apply(event):
-            emit(alert)
+    numbered = enumerate(lines, start=1)
+    while batch := list(itertools.islice(numbered, PARSE_BATCH_LINES)):
+        parsed = [
+            (number, parse_event(raw))
+            for number, raw in batch
+            if raw and not raw.isspace()  # blank lines are allowed (no copy made to find out)
+        ]
+        for number, event in parsed:
+            if isinstance(event, EventError):
+                result.invalid_by_reason[event.reason] += 1
+                if len(result.invalid) < MAX_LISTED_INVALID:
+                    result.invalid.append(InvalidLine(number, event.reason, event.message))
+                continue
+            for alert in apply(event):
+                emit(alert)
     end = until if until is not None else engine.max_event_time
     for alert in engine.advance(end):
         emit(alert)
@@ -113,11 +125,19 @@ def rare_collections() -> Iterator[None]:
 
 
 def read_lines(path: Path, on_bytes: Callable[[int], None] | None = None) -> Iterator[bytes]:
+    """The file's lines without their line ends, read in chunks of whole lines.
+
+    ``on_bytes`` hears the size of each chunk as it is read (for a progress bar).
+    """
+    return itertools.chain.from_iterable(_line_chunks(path, on_bytes))
+
+
+def _line_chunks(path: Path, on_bytes: Callable[[int], None] | None) -> Iterator[list[bytes]]:
     with path.open("rb") as handle:
-        for line in handle:
+        while chunk := handle.readlines(READ_CHUNK_BYTES):
             if on_bytes is not None:
-                on_bytes(len(line))
-            yield line.rstrip(b"\r\n")
+                on_bytes(sum(map(len, chunk)))
+            yield [line.rstrip(b"\r\n") for line in chunk]
 
 
 def write_alert(handle: IO[str], alert: Alert) -> None:

@@ -1,9 +1,22 @@
-"""``replay`` over raw lines: blank lines are skipped, bad ones counted by their number."""
+"""``replay`` over raw lines: blank lines are skipped, bad ones counted by their number,
+and parsing in batches changes nothing."""
 
 from __future__ import annotations
 
-from monitor.replay import replay
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from monitor.domain.agreement import Agreement
+from monitor.domain.engine import Engine
+from monitor.domain.events import Event, parse_event
+from monitor.replay import PARSE_BATCH_LINES, read_lines, replay
+from monitor.rulespec.loader import load_rules
+from monitor.simulate import simulate
 from tests.support import agreement
+
+RULES = Path(__file__).resolve().parents[2] / "rules"
+MONDAY_NINE = datetime(2026, 11, 2, 9, tzinfo=UTC)
 
 
 def test_blank_lines_are_skipped_and_bad_lines_keep_their_number() -> None:
@@ -17,3 +30,51 @@ def test_blank_lines_are_skipped_and_bad_lines_keep_their_number() -> None:
         (5, "not_object"),
     ]
     assert result.engine.counters.total == 0
+
+
+def test_lines_parsed_in_batches_give_the_alerts_and_line_numbers_of_one_by_one() -> None:
+    agreements, lines = simulated_hours()
+    size = PARSE_BATCH_LINES
+    # Bad and blank lines on both sides of batch boundaries (line numbers start at 1).
+    for index in (size - 1, size, 2 * size - 1, 2 * size + 1):
+        lines[index:index] = [b"{not json"]
+    lines[size + 5 : size + 5] = [b"", b"  "]
+    bad_numbers = [number for number, raw in enumerate(lines, 1) if raw == b"{not json"]
+
+    result = replay(lines, agreements)
+
+    engine = Engine(agreements)
+    expected = [
+        alert
+        for raw in lines
+        if raw.strip() and isinstance(event := parse_event(raw), Event)
+        for alert in engine.apply(event)
+    ] + engine.advance(engine.max_event_time)
+    assert len(lines) > 3 * size
+    assert [bad.line for bad in result.invalid] == bad_numbers
+    assert len(expected) > 10
+    assert [a.to_json() for a in result.alerts] == [a.to_json() for a in expected]
+
+
+def simulated_hours() -> tuple[list[Agreement], list[bytes]]:
+    agreements, problems = load_rules([RULES])
+    assert not problems
+    events = simulate(agreements, start=MONDAY_NINE, duration=timedelta(hours=5), seed=5)
+    return agreements, [json.dumps(event).encode() for event in events]
+
+
+def test_read_lines_strips_line_ends_and_reports_every_byte(tmp_path: Path) -> None:
+    lines = [f'{{"n": {n}, "pad": "{"x" * (n % 300)}"}}'.encode() for n in range(5000)]
+    lines[10] = b""
+    lines[11] = b"crlf"
+    content = b"\n".join(lines[:11]) + b"\n" + lines[11] + b"\r\n" + b"\n".join(lines[12:])
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(content)  # no line end after the last line
+    chunk_sizes: list[int] = []
+
+    read = list(read_lines(path, chunk_sizes.append))
+
+    assert read == lines
+    assert sum(chunk_sizes) == len(content)
+    assert len(chunk_sizes) > 1  # read in several chunks, not line by line nor all at once
+    assert len(chunk_sizes) < len(lines) / 100
