@@ -15,7 +15,7 @@ from typing import IO, Any, Final
 from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
 from monitor.domain.engine import Engine
-from monitor.domain.events import EventError, parse_event
+from monitor.domain.events import Event, EventError, parse_event
 from monitor.domain.report import build_report
 
 MAX_LISTED_INVALID: Final = 1000
@@ -86,25 +86,41 @@ def _replay(
     result = ReplayResult(engine)
     emit = on_alert or result.alerts.append
     apply = engine.apply
-    numbered = enumerate(lines, start=1)
-    while batch := list(itertools.islice(numbered, PARSE_BATCH_LINES)):
-        parsed = [
-            (number, parse_event(raw))
-            for number, raw in batch
-            if raw and not raw.isspace()  # blank lines are allowed (no copy made to find out)
-        ]
-        for number, event in parsed:
+    remaining = iter(lines)
+    first_number = 1  # of the batch's first line
+    while batch := list(itertools.islice(remaining, PARSE_BATCH_LINES)):
+        parsed = list(map(parse_event, batch))
+        some_invalid = False
+        for event in parsed:
             if isinstance(event, EventError):
-                result.invalid_by_reason[event.reason] += 1
-                if len(result.invalid) < MAX_LISTED_INVALID:
-                    result.invalid.append(InvalidLine(number, event.reason, event.message))
+                some_invalid = True
                 continue
-            for alert in apply(event):
-                emit(alert)
+            alerts = apply(event)
+            if alerts:
+                for alert in alerts:
+                    emit(alert)
+        if some_invalid:
+            _count_invalid(result, batch, parsed, first_number)
+        first_number += len(batch)
     end = until if until is not None else engine.max_event_time
     for alert in engine.advance(end):
         emit(alert)
     return result
+
+
+def _count_invalid(
+    result: ReplayResult, batch: list[bytes], parsed: list[Event | EventError], first_number: int
+) -> None:
+    """Count and list the batch's bad lines; blank lines are allowed and skipped."""
+    for offset, event in enumerate(parsed):
+        if not isinstance(event, EventError):
+            continue
+        raw = batch[offset]
+        if not raw or raw.isspace():
+            continue
+        result.invalid_by_reason[event.reason] += 1
+        if len(result.invalid) < MAX_LISTED_INVALID:
+            result.invalid.append(InvalidLine(first_number + offset, event.reason, event.message))
 
 
 @contextmanager
