@@ -66,7 +66,7 @@ class Engine:
         self.max_event_time: float = -math.inf
         self.counters = Counters()
         self.unknown_contracts: dict[str, int] = {}
-        self._seen: dict[str, int] = {}
+        self._seen: set[str] = set()  # the ids of _seen_by_hour, for the duplicate test
         self._seen_by_hour: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
         self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
@@ -97,7 +97,7 @@ class Engine:
                 counters.too_late += 1
                 return []
         hour = int(ts // _HOUR)
-        self._seen[event_id] = hour
+        self._seen.add(event_id)
         bucket = self._seen_by_hour.get(hour)
         if bucket is None:
             self._seen_by_hour[hour] = [event_id]
@@ -179,8 +179,7 @@ class Engine:
         horizon = watermark - self.dedup_horizon
         oldest_kept = int(horizon // _HOUR)
         for old in [h for h in self._seen_by_hour if h < oldest_kept]:
-            for event_id in self._seen_by_hour.pop(old):
-                self._seen.pop(event_id, None)
+            self._seen.difference_update(self._seen_by_hour.pop(old))
         for contract in self.contracts.values():
             contract.cleanup(watermark, horizon)
 
@@ -226,8 +225,7 @@ class Engine:
             engine.unknown_contracts = dict(state["unknown_contracts"])
             for hour, ids in state["seen"]:
                 engine._seen_by_hour[hour] = list(ids)
-                for event_id in ids:
-                    engine._seen[event_id] = hour
+                engine._seen.update(ids)
             engine._next_cleanup_hour = state["next_cleanup_hour"]
             for contract_id, contract_state in state["contracts"].items():
                 contract = engine.contracts.get(contract_id)
