@@ -1,4 +1,4 @@
-"""Replay's memory: the engine makes no reference cycles, so replay may run the GC rarely."""
+"""Replay's memory: the engine makes no reference cycles, so replay may pause the GC."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import pytest
 
 from monitor.domain import contract
 from monitor.domain.agreement import Agreement
-from monitor.replay import REPLAY_GC_THRESHOLDS, replay
+from monitor.replay import replay
 from monitor.rulespec.loader import load_rules
 from monitor.simulate import simulate
 
@@ -34,12 +34,24 @@ def saved_garbage_after_setup() -> Iterator[list[object]]:
         gc.garbage.clear()
 
 
+BAD_LINES: list[bytes] = [
+    b"{not json",
+    b'{"type": "call.offered"}',
+    b'{"type": "nope"}',
+    b"[]",
+    b"\xff\xfe",
+    b'{"event_id": "x", "type": "call.offered", "ts": "2026-13-45T00:00:00Z",'
+    b' "contract_id": "c", "call_id": "a"}',
+    b"",
+]
+
+
 def simulated_day() -> tuple[list[Agreement], list[bytes]]:
     agreements, problems = load_rules([RULES])
     assert not problems
     events = simulate(agreements, start=MONDAY, duration=timedelta(days=1), seed=3)
     lines = [json.dumps(event).encode() for event in events]
-    lines[10:10] = [b"{not json", b'{"type": "call.offered"}', b"[]"]  # bad lines too
+    lines[10:10] = BAD_LINES
     return agreements, lines
 
 
@@ -60,15 +72,32 @@ def test_a_replay_of_a_simulated_day_leaves_no_cyclic_garbage(
     assert leaked == Counter()
 
 
-def test_the_collector_runs_rarely_during_a_replay_and_as_before_after_it() -> None:
-    before = gc.get_threshold()
-    during: list[tuple[int, int, int]] = []
+def test_the_collector_is_paused_during_a_replay_and_restored_after_it() -> None:
+    during: list[bool] = []
 
     def lines() -> Iterator[bytes]:
-        during.append(gc.get_threshold())
+        during.append(gc.isenabled())
         yield b"{not json"
 
+    assert gc.isenabled()
     replay(lines(), [])
 
-    assert during == [REPLAY_GC_THRESHOLDS]
-    assert gc.get_threshold() == before != REPLAY_GC_THRESHOLDS
+    assert during == [False]
+    assert gc.isenabled()
+
+
+def test_a_collector_paused_before_stays_paused_and_a_failure_restores_it() -> None:
+    def failing() -> Iterator[bytes]:
+        yield b"{not json"
+        raise OSError("disk gone")
+
+    with pytest.raises(OSError, match="disk gone"):
+        replay(failing(), [])
+    assert gc.isenabled()
+
+    gc.disable()
+    try:
+        replay(iter([b"{not json"]), [])
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
