@@ -365,7 +365,7 @@ class ContractRuntime:
         if item is None:
             item = self.items[key] = {"log": [], "fx": {}, "due": None}
         log = item["log"]
-        if not log or _comes_before(log[-1], entry):
+        if not log or log[-1][0] < entry[0] or _comes_before(log[-1], entry):
             log.append(entry)
             if len(log) == 1:
                 self._expiry.added(key, entry[0])
@@ -580,7 +580,7 @@ class ContractRuntime:
                     continue
                 refreshed.add(key)
                 self._refresh(key, key.partition(":")[0], item, watermark, alerts)
-        minute = int(watermark // 60)
+        minute = math.floor(watermark // 60)
         if minute == self.trackers_minute:
             return  # trackers were brought to this minute and no start moved since
         for tracker in self.window_list:

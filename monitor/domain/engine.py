@@ -96,7 +96,7 @@ class Engine:
             if ts < self.watermark - self.dedup_horizon:
                 counters.too_late += 1
                 return []
-        hour = int(ts // _HOUR)
+        hour = math.floor(ts // _HOUR)
         self._seen.add(event_id)
         bucket = self._seen_by_hour.get(hour)
         if bucket is None:
@@ -129,7 +129,7 @@ class Engine:
         if not self._anything_due(previous, watermark):
             return []
         alerts: list[Alert] = []
-        minute = int(watermark // 60)
+        minute = math.floor(watermark // 60)
         head = math.inf  # _earliest_due(), gathered on the way
         for contract in self.contracts.values():
             due = contract.due

@@ -24,6 +24,7 @@ ways give the same alerts, burn rates and state (``test_engine_period_quiet``).
 
 from __future__ import annotations
 
+import math
 from collections import deque
 from datetime import datetime
 from functools import lru_cache
@@ -260,7 +261,7 @@ class PeriodTracker:
 
     def start_at(self, ts: float) -> None:
         """Account from the earliest event's minute; it may move earlier until accounting began."""
-        minute = int(ts // MINUTE)
+        minute = math.floor(ts // MINUTE)
         if self.next_minute is None or (not self.months and minute < self.next_minute):
             self.next_minute = minute
 
@@ -287,7 +288,7 @@ class PeriodTracker:
         minute = self.next_minute
         if minute is None:
             return
-        last = int(watermark // MINUTE)
+        last = math.floor(watermark // MINUTE)
         if minute < last <= self.quiet_until and self.observer is None:
             self.next_minute = self._pass_quiet(minute, last)  # the usual minute: quiet
             return
@@ -609,7 +610,7 @@ class ComplianceTracker(PeriodTracker):
         self.pending: dict[int, list[float]] = {}
 
     def record(self, instant: float, met: bool) -> None:
-        minute = int(instant // MINUTE)
+        minute = math.floor(instant // MINUTE)
         if self.next_minute is not None:
             minute = max(minute, self.next_minute)
         self.quiet_until = min(self.quiet_until, minute)

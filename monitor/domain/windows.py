@@ -20,6 +20,7 @@ contacts that left the queue in ``[boundary - window, boundary)``.
 
 from __future__ import annotations
 
+import math
 from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
@@ -134,7 +135,7 @@ class WindowTracker:
             self.observer.window_sample(self.contract_id, self.objective.id, ts, num, den)
         self.total[0] += num
         self.total[1] += den
-        index = int(ts // BUCKET_SECONDS)
+        index = math.floor(ts // BUCKET_SECONDS)
         boundary = self.next_boundary
         if boundary is not None and index < boundary - self._n_buckets:
             return False
@@ -157,7 +158,7 @@ class WindowTracker:
         A boundary is evaluated when the window's sums changed or a ``for`` is running;
         otherwise the evaluation would change nothing.
         """
-        last = int(watermark // BUCKET_SECONDS)
+        last = math.floor(watermark // BUCKET_SECONDS)
         boundary = self.next_boundary
         buckets = self.buckets
         if boundary is None:
