@@ -93,7 +93,8 @@ class ContractRuntime:
                 self.periods.append(tracker)
         self.window_list = list(self.windows.values())
         handlers = {"call": self._call, "chat": self._chat, "ticket": self._ticket}
-        self._handlers: dict[str, Callable[[Fields, float, float], list[Alert]]] = {
+        # by event type: apply(fields, ts, watermark); the engine calls them directly
+        self.handlers: dict[str, Callable[[Fields, float, float], list[Alert]]] = {
             kind: handlers[family]
             for kind in EVENT_TYPES
             if (family := kind.partition(".")[0]) in handlers
@@ -157,12 +158,16 @@ class ContractRuntime:
     def apply(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         """Apply one event; returns alerts only when a late event settles an item at once."""
         if ts < self.earliest:
-            self.settle_periods()
-            self.earliest = ts
-            self.trackers_minute = None
-            for tracker in self.periods:
-                tracker.start_at(ts)
-        return self._handlers[event["type"]](event, ts, watermark)
+            self.start_earlier(ts)
+        return self.handlers[event["type"]](event, ts, watermark)
+
+    def start_earlier(self, ts: float) -> None:
+        """An event before every one so far: the month trackers start from it."""
+        self.settle_periods()
+        self.earliest = ts
+        self.trackers_minute = None
+        for tracker in self.periods:
+            tracker.start_at(ts)
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         self.settle_periods()

@@ -103,7 +103,11 @@ class Engine:
             self._seen_by_hour[hour] = [event_id]
         else:
             bucket.append(event_id)
-        alerts = contract.apply(fields, ts, self.watermark)  # a late event may settle an item
+        # contract.apply(fields, ts, watermark), without one call per event:
+        if ts < contract.earliest:
+            contract.start_earlier(ts)
+        # a late event may settle an item at once
+        alerts = contract.handlers[fields["type"]](fields, ts, self.watermark)
         due = contract.due
         if due and due[0][0] < self._due_head:
             self._due_head = due[0][0]

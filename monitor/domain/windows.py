@@ -182,17 +182,15 @@ class WindowTracker:
                 window_sum[0] -= leaving[0]
                 window_sum[1] -= leaving[1]
                 dirty = True
-            if dirty or not self._steady():
+            # Unchanged sums and no pending `for`: an evaluation would change nothing.
+            if dirty or not (
+                self.status == BREACHED or (self.status == OK and self.pending_since is None)
+            ):
                 self._evaluate(boundary * BUCKET_SECONDS, alerts)
                 dirty = False
             boundary += 1
         self._dirty = dirty
         self.next_boundary = boundary
-
-    def _steady(self) -> bool:
-        """An evaluation of unchanged sums would change nothing (no pending ``for``)."""
-        status = self.status
-        return status == BREACHED or (status == OK and self.pending_since is None)
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
         objective = self.objective
