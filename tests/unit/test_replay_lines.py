@@ -3,10 +3,14 @@ and parsing in batches changes nothing."""
 
 from __future__ import annotations
 
+import io
 import json
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
+
+import monitor.replay as replay_module
 from monitor.domain.agreement import Agreement
 from monitor.domain.engine import Engine
 from monitor.domain.events import Event, parse_event
@@ -78,3 +82,18 @@ def test_read_lines_strips_line_ends_and_reports_every_byte(tmp_path: Path) -> N
     assert sum(chunk_sizes) == len(content)
     assert len(chunk_sizes) > 1  # read in several chunks, not line by line nor all at once
     assert len(chunk_sizes) < len(lines) / 100
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 5, 8, 13, 64])
+def test_read_lines_gives_the_lines_of_line_by_line_reading_at_any_chunk_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    content = b'{"a": 1}\r\n\r\nplain\nx\r\r\n\n\r\nlast\r'
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(content)
+    monkeypatch.setattr(replay_module, "READ_CHUNK_BYTES", chunk_bytes)
+
+    read = list(read_lines(path))
+
+    assert read == [line.rstrip(b"\r\n") for line in io.BytesIO(content)]
+    assert read == [b'{"a": 1}', b"", b"plain", b"x", b"", b"", b"last"]
