@@ -88,7 +88,7 @@ def test_read_lines_strips_line_ends_and_reports_every_byte(tmp_path: Path) -> N
 def test_read_lines_gives_the_lines_of_line_by_line_reading_at_any_chunk_size(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
 ) -> None:
-    content = b'{"a": 1}\r\n\r\nplain\nx\r\r\n\n\r\nlast\r'
+    content = b'{"a": 1}\r\n\r\nplain\nx\r\r\n\n\r\n' + b"long" * 40 + b"\nlast\r"
     path = tmp_path / "events.jsonl"
     path.write_bytes(content)
     monkeypatch.setattr(replay_module, "READ_CHUNK_BYTES", chunk_bytes)
@@ -96,4 +96,4 @@ def test_read_lines_gives_the_lines_of_line_by_line_reading_at_any_chunk_size(
     read = list(read_lines(path))
 
     assert read == [line.rstrip(b"\r\n") for line in io.BytesIO(content)]
-    assert read == [b'{"a": 1}', b"", b"plain", b"x", b"", b"", b"last"]
+    assert read == [b'{"a": 1}', b"", b"plain", b"x", b"", b"", b"long" * 40, b"last"]
