@@ -93,7 +93,8 @@ class ContractRuntime:
                 self.periods.append(tracker)
         self.window_list = list(self.windows.values())
         handlers = {"call": self._call, "chat": self._chat, "ticket": self._ticket}
-        # by event type: apply(fields, ts, watermark); the engine calls them directly
+        # by event type: handler(fields, ts, watermark) applies one event and returns
+        # alerts only when a late event settles an item at once (after start_earlier)
         self.handlers: dict[str, Callable[[Fields, float, float], list[Alert]]] = {
             kind: handlers[family]
             for kind in EVENT_TYPES
@@ -154,12 +155,6 @@ class ContractRuntime:
             self.periods.append(tracker)
 
     # -- events ------------------------------------------------------------------
-
-    def apply(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        """Apply one event; returns alerts only when a late event settles an item at once."""
-        if ts < self.earliest:
-            self.start_earlier(ts)
-        return self.handlers[event["type"]](event, ts, watermark)
 
     def start_earlier(self, ts: float) -> None:
         """An event before every one so far: the month trackers start from it."""

@@ -103,7 +103,6 @@ class Engine:
             self._seen_by_hour[hour] = [event_id]
         else:
             bucket.append(event_id)
-        # contract.apply(fields, ts, watermark), without one call per event:
         if ts < contract.earliest:
             contract.start_earlier(ts)
         # a late event may settle an item at once
