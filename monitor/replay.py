@@ -93,7 +93,7 @@ def _replay(
             if isinstance(event, EventError):
                 some_invalid = True
                 continue
-            alerts = apply(event)
+            alerts = apply(event).alerts
             if alerts:
                 for alert in alerts:
                     emit(alert)

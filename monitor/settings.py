@@ -107,7 +107,13 @@ class Settings(BaseSettings):
         default=None, description="notifiers file (YAML/TOML); unset = no notifier agent"
     )
     metrics_port: int = Field(default=9108, ge=0, le=65535)
-    lateness_s: float = Field(default=60.0, ge=0)
+    lateness_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    max_event_future_s: float = Field(
+        default=86400.0,
+        gt=0,
+        allow_inf_nan=False,
+        description="events dated further ahead of the wall clock are dead-lettered",
+    )
     tick_interval_s: float = Field(default=1.0, gt=0)
     follow_wall_clock: bool = Field(
         default=True,

@@ -14,8 +14,10 @@ between gives the same alerts.
 
 from __future__ import annotations
 
+import enum
 import math
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.domain.agreement import Agreement
@@ -29,6 +31,33 @@ STATE_VERSION: Final = 1
 DEFAULT_LATENESS: Final = 60.0
 DEFAULT_DEDUP_HORIZON: Final = 86400.0
 _HOUR: Final = 3600
+
+
+class Outcome(enum.StrEnum):
+    """What became of one event handed to :meth:`Engine.apply`."""
+
+    APPLIED = "applied"
+    LATE = "late"  # behind the watermark but inside the dedup horizon: applied all the same
+    TOO_LATE = "too_late"  # behind the dedup horizon: ignored
+    DUPLICATE = "duplicate"  # its event_id was seen: ignored
+    UNKNOWN_CONTRACT = "unknown_contract"  # no agreement defines its contract: ignored
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    """The one result of :meth:`Engine.apply`: the event's outcome and the alerts it caused.
+
+    A late event can settle an item at once, so every outcome that applies the event
+    (``APPLIED``, ``LATE``) may carry alerts; the callers publish them all.
+    """
+
+    outcome: Outcome
+    alerts: Sequence[Alert] = ()
+
+
+_DUPLICATE: Final = Applied(Outcome.DUPLICATE)
+_TOO_LATE: Final = Applied(Outcome.TOO_LATE)
+_UNKNOWN_CONTRACT: Final = Applied(Outcome.UNKNOWN_CONTRACT)
 
 
 class Counters:
@@ -74,8 +103,8 @@ class Engine:
 
     # -- the two ways in ----------------------------------------------------------
 
-    def apply(self, event: Event) -> list[Alert]:
-        """Apply one event, then advance the watermark; returns the alerts it caused."""
+    def apply(self, event: Event) -> Applied:
+        """Apply one event, then advance the watermark; returns its outcome and alerts."""
         ts = event.epoch
         fields = event.fields
         counters = self.counters
@@ -83,19 +112,21 @@ class Engine:
         event_id = fields["event_id"]
         if event_id in self._seen:
             counters.duplicates += 1
-            return []
+            return _DUPLICATE
         contract_id = fields["contract_id"]
         contract = self.contracts.get(contract_id)
         if contract is None:
             counters.unknown_contract += 1
             unknown = self.unknown_contracts
             unknown[contract_id] = unknown.get(contract_id, 0) + 1
-            return []
+            return _UNKNOWN_CONTRACT
+        outcome = Outcome.APPLIED
         if ts < self.watermark:
             counters.late += 1
             if ts < self.watermark - self.dedup_horizon:
                 counters.too_late += 1
-                return []
+                return _TOO_LATE
+            outcome = Outcome.LATE
         hour = math.floor(ts // _HOUR)
         self._seen.add(event_id)
         bucket = self._seen_by_hour.get(hour)
@@ -112,15 +143,14 @@ class Engine:
             self._due_head = due[0][0]
         if ts > self.max_event_time:
             self.max_event_time = ts
-            if not self.auto_advance:
-                return alerts
-            watermark = ts - self.lateness
-            if watermark > self.watermark:
-                if watermark < self._minute_end and self._due_head >= watermark:
-                    self.watermark = watermark  # same minute, nothing due: no pass needed
-                    return alerts
-                alerts.extend(self.advance(watermark))
-        return alerts
+            if self.auto_advance:
+                watermark = ts - self.lateness
+                if watermark > self.watermark:
+                    if watermark < self._minute_end and self._due_head >= watermark:
+                        self.watermark = watermark  # same minute, nothing due: no pass needed
+                    else:
+                        alerts.extend(self.advance(watermark))
+        return Applied(outcome, alerts)
 
     def advance(self, watermark: float) -> list[Alert]:
         """Move event time forward to ``watermark``: fire what became due."""
@@ -161,7 +191,7 @@ class Engine:
     def apply_all(self, events: Iterable[Event]) -> list[Alert]:
         alerts: list[Alert] = []
         for event in events:
-            alerts.extend(self.apply(event))
+            alerts.extend(self.apply(event).alerts)
         return alerts
 
     # -- views -------------------------------------------------------------------

@@ -21,6 +21,7 @@ import structlog
 
 from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
+from monitor.domain.engine import Outcome
 from monitor.domain.errors import StateError
 from monitor.domain.events import EventError, parse_event
 from monitor.metrics import Metrics
@@ -185,12 +186,11 @@ class Processor:
             return [Outgoing(self.topics.rekey, key, value, record.headers)]
         self.metrics.events.labels(event.type).inc()
         engine = state.engine
-        counters = engine.counters
-        duplicates, late, too_late = counters.duplicates, counters.late, counters.too_late
-        engine.apply(event)
-        if counters.duplicates != duplicates:
+        applied = engine.apply(event)
+        outcome = applied.outcome
+        if outcome is Outcome.DUPLICATE:
             self.metrics.events_duplicate.labels(contract_id).inc()
-        elif counters.late != late:
+        elif outcome is Outcome.LATE or outcome is Outcome.TOO_LATE:
             self.metrics.events_late.labels(contract_id).inc()
             log.debug(
                 "event_late",
@@ -200,14 +200,16 @@ class Processor:
                 event_time=event.ts.isoformat(),
                 watermark=engine.watermark,
             )
-            if counters.too_late != too_late:
+            if outcome is Outcome.TOO_LATE:
                 self.metrics.events_too_late.labels(contract_id).inc()
         ts = event.epoch
         if ts > progress.max_event_time:
             progress.max_event_time = ts
         if record.timestamp is not None:
             self.metrics.processing_latency.observe(max(0.0, now - record.timestamp))
-        return self.advance(state, now)
+        settled = [self._alert(alert) for alert in applied.alerts]  # a late event's, at once
+        state.events_since_checkpoint += len(settled)
+        return settled + self.advance(state, now)
 
     def advance(self, state: PartitionState, now: float) -> list[Outgoing]:
         """Move the partition's watermark as far as its sources allow; publish the alerts."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from monitor.domain.agreement import BusinessTime, ItemObjective, Match, Target, Workdays
 from monitor.domain.calendar import BusinessCalendar
-from monitor.domain.engine import Engine
+from monitor.domain.engine import Engine, Outcome
 from monitor.domain.report import build_report
 from tests.support import NEW_YORK, agreement, at, business_calendar, epoch, event, run, states
 
@@ -346,7 +346,7 @@ def test_a_late_reply_behind_the_watermark_still_resolves_the_breach() -> None:
         ],
     )
     assert states(alerts) == [("fr", "breached", "2026-11-20T10:30:00Z")]
-    late = engine.apply(event("ticket.agent_reply", at("2026-11-20 10:45"), ticket_id="T1"))
+    late = engine.apply(event("ticket.agent_reply", at("2026-11-20 10:45"), ticket_id="T1")).alerts
     assert states(late) == [("fr", "resolved", "2026-11-20T10:45:00Z")]
 
 
@@ -371,3 +371,20 @@ def test_a_clock_ended_by_a_priority_change_and_reactivated_counts_in_any_order(
         run(engine, order, until=epoch("2026-11-20 16:00"))
         report = build_report(engine)["contracts"]["acme"]["objectives"]["res"]
         assert (report["samples"], report["value"]) == (1, 1.0), late_first
+
+
+def test_apply_says_what_became_of_each_event() -> None:
+    engine = Engine([agreement(first_response(30 * 60))], lateness=60, dedup_horizon=3600)
+    first = created(at("2026-11-20 10:00"))
+    assert engine.apply(first).outcome is Outcome.APPLIED
+    assert engine.apply(first).outcome is Outcome.DUPLICATE
+    stranger = event("call.offered", at("2026-11-20 10:01"), call_id="c1", contract_id="other")
+    assert engine.apply(stranger).outcome is Outcome.UNKNOWN_CONTRACT
+    engine.apply(event("call.offered", at("2026-11-20 14:00"), call_id="c2"))
+    late = engine.apply(event("ticket.agent_reply", at("2026-11-20 13:30"), ticket_id="T1"))
+    assert late.outcome is Outcome.LATE
+    too_late = event("call.offered", at("2026-11-20 12:00"), call_id="c3")
+    assert engine.apply(too_late).outcome is Outcome.TOO_LATE
+    counters = engine.counters
+    assert (counters.duplicates, counters.unknown_contract, counters.late) == (1, 1, 2)
+    assert counters.too_late == 1

@@ -55,7 +55,7 @@ def test_applying_everything_then_one_advance_gives_the_replay_alerts(
     if family_first is not None:
         events.sort(key=lambda e: e.type.split(".")[0] != family_first)
     engine = Engine(agreements, auto_advance=False)
-    alerts = [a for e in events for a in engine.apply(e)]
+    alerts = [a for e in events for a in engine.apply(e).alerts]
     assert alerts == []
     alerts += engine.advance(until)
     assert len(expected) > 20
@@ -67,6 +67,6 @@ def test_without_auto_advance_apply_leaves_the_watermark_alone() -> None:
     agreements, _ = load_rules([RULES])
     engine = Engine(agreements, auto_advance=False)
     for event in parsed(lines[:200]):
-        assert engine.apply(event) == []
+        assert not engine.apply(event).alerts
     assert engine.watermark == float("-inf")
     assert engine.max_event_time > START.timestamp()

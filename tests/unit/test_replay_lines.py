@@ -52,7 +52,7 @@ def test_lines_parsed_in_batches_give_the_alerts_and_line_numbers_of_one_by_one(
         alert
         for raw in lines
         if raw.strip() and isinstance(event := parse_event(raw), Event)
-        for alert in engine.apply(event)
+        for alert in engine.apply(event).alerts
     ] + engine.advance(engine.max_event_time)
     assert len(lines) > 3 * size
     assert [bad.line for bad in result.invalid] == bad_numbers
