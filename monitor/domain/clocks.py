@@ -353,10 +353,9 @@ class Timing:
     def _compute(self) -> None:
         start, pauses = self._start, self._pauses
         calendar, budget = self._objective.calendar, self.budget
-        deadline = _instant_after(start, pauses, calendar, budget)
-        if deadline is not None and not calendar.is_open(deadline):
-            deadline = calendar.next_opening(deadline)
-        self._deadline = deadline
+        # The earliest instant the budget is used up: a budget spent at a closing time is
+        # due then, not at the next opening (as help desks' "due by" computes it).
+        self._deadline = _instant_after(start, pauses, calendar, budget)
         self._warnings = tuple(
             _instant_after(start, pauses, calendar, budget * share) for share in self._warn_at
         )
