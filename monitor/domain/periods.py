@@ -15,11 +15,12 @@ month at hand:
 The alert subject is the month (``period`` ``2026-11``), so each month has its own
 fingerprint and open alerts resolve when the month ends.
 
-Most minutes change nothing: state ok, every burn window clean, nothing recorded.
-Such quiet minutes are accounted (month total, window totals) without evaluation,
-and the rolling sums are left alone wherever recomputing them would give the same
-floats; an attached observer, which samples every minute, turns this off. Both
-ways give the same alerts, burn rates and state (``test_engine_period_quiet``).
+Most minutes change nothing: state ok (or the month already missed), every burn
+window clean, nothing recorded. Such quiet minutes are accounted (month total,
+window totals) without evaluation and in closed form, so a quiet span of any length
+costs a few steps per month; the rolling sums are left alone wherever recomputing
+them would give the same floats. An attached observer, which samples every minute,
+turns this off. Both ways give the same alerts, burn rates and state.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ import math
 from collections import deque
 from datetime import datetime
 from functools import lru_cache
+from itertools import repeat
 from typing import Any, Final
 from zoneinfo import ZoneInfo
 
@@ -140,10 +142,11 @@ class RollingSums:
         minutes = self.minutes
         totals = self.total_sums
         idle = (0.0, total)
-        for _ in range(count):
+        for done in range(count):
             if total == self.steady_total:
-                minutes.append(idle)  # every sum stays as it is
-                continue
+                # Every sum stays as it is; only the last _LONGEST minutes are held.
+                minutes.extend(repeat(idle, min(count - done, _LONGEST)))
+                return
             size = len(minutes)
             if size < _LONGEST:
                 self.push(0.0, total)
@@ -209,6 +212,20 @@ class RollingSums:
         self.run_total, self.run_length, self.steady_total = None, 0, None
         for bad, total in minutes:
             self.push(bad, total)
+
+
+def _add_repeatedly(total: float, amount: float, count: int) -> float:
+    """``total + amount`` done ``count`` times: the float that adding one by one gives.
+
+    With whole numbers (seconds of a minute, zero) one multiplication is exact, so a
+    quiet stretch of any length costs O(1); anything else is added one by one.
+    """
+    result = total + amount * count
+    if _whole(total) and _whole(amount) and _whole(result):
+        return result
+    for _ in range(count):
+        total += amount
+    return total
 
 
 def _whole(amount: float) -> bool:
@@ -318,12 +335,13 @@ class PeriodTracker:
             self.quiet_until = 0
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
-            elif (
-                clean
-                and self.alert_state == "ok"
-                and not self._exhausted(totals, year, month, boundary)
+            elif clean and (
+                self.alert_state == "breached"
+                or (self.alert_state == "ok" and not self._exhausted(totals, year, month, boundary))
             ):
-                rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
+                # every burn rate is 0, and the budget is left (ok) or the month is missed
+                # for good (breached): the evaluation would change nothing else
+                rates = self.burn_rates
                 rates["fast"] = rates["slow"] = 0.0
                 self.quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
             else:
@@ -336,16 +354,19 @@ class PeriodTracker:
     ) -> int:
         """Where the quiet that ``minute - 1`` found ends (``minute`` if it does not go on).
 
-        The tracker is quiet when its last minute was evaluated as ok with every burn
-        window clean, no bad minute within reach of any window (so pushing 0 leaves
-        the bad sums exactly as they are) and a budget idle minutes cannot exhaust.
+        The tracker is quiet when its last minute was evaluated with every burn window
+        clean, no bad minute within reach of any window (so pushing 0 leaves the bad
+        sums exactly as they are), and either the state ok with a budget idle minutes
+        cannot exhaust or the month missed for good (breached until it ends).
         Until the next minute with something recorded (or the month's last minute,
         which closes it) every minute would be evaluated the same way, to the same
         result: it only needs its total accounted.
         """
         if self.burn.quiet_pushes < _LONGEST:
             return minute
-        if not self.budget_holds_while_idle(totals[0], totals[1], year, month):
+        if self.alert_state == "ok" and not self.budget_holds_while_idle(
+            totals[0], totals[1], year, month
+        ):
             return minute
         closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
         return max(minute, min(self.idle_until(minute), int(closing)))
@@ -367,10 +388,8 @@ class PeriodTracker:
         """Account the quiet minutes ``minute`` to ``stop`` (excluded): their bad amounts
         are 0 and their evaluations would change nothing (see :meth:`_quiet_horizon`)."""
         totals = self.months[self._month[4]]
-        idle_total = self.idle_total
-        for _ in range(minute, stop):
-            totals[1] += idle_total
-        self.burn.push_idle(idle_total, stop - minute)
+        totals[1] = _add_repeatedly(totals[1], self.idle_total, stop - minute)
+        self.burn.push_idle(self.idle_total, stop - minute)
         return stop
 
     def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:

@@ -21,6 +21,7 @@ contacts that left the queue in ``[boundary - window, boundary)``.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import Any, Final
 
 from monitor.domain.agreement import WindowObjective
@@ -33,6 +34,7 @@ _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "aver
 OK: Final = "ok"
 PENDING: Final = "pending"
 BREACHED: Final = "breached"
+_NO_BOUNDARY: Final = 2**62
 
 
 Contribution = tuple[int, int]
@@ -168,6 +170,7 @@ class WindowTracker:
         window_sum = self.window_sum
         span = self._n_buckets
         dirty = self._dirty
+        held: list[int] | None = None  # the bucket indexes, sorted once a jump needs them
         while boundary <= last:
             if not buckets and self.status == OK and not window_sum[0] and not window_sum[1]:
                 boundary = last + 1  # nothing held and nothing to resolve: skip to the end
@@ -189,8 +192,34 @@ class WindowTracker:
                 self._evaluate(boundary * BUCKET_SECONDS, alerts)
                 dirty = False
             boundary += 1
+            if boundary < last and not dirty:
+                if held is None:
+                    held = sorted(buckets)
+                boundary = min(last, self._next_change(boundary, held))
         self._dirty = dirty
         self.next_boundary = boundary
+
+    def _next_change(self, boundary: int, held: list[int]) -> int:
+        """The first boundary from ``boundary`` on whose evaluation may change anything.
+
+        Until a bucket enters or leaves the window its sums stay as they are, so an
+        evaluation changes nothing, except a running ``for`` that turns into a breach
+        once it has held long enough. Jumping there makes a quiet span of any length
+        cost O(log buckets), not a step per minute. ``held`` may still list buckets that
+        have left (that only costs a step).
+        """
+        entering = bisect_left(held, boundary - 1)
+        change = held[entering] + 1 if entering < len(held) else _NO_BOUNDARY
+        leaving = bisect_left(held, boundary - 1 - self._n_buckets)
+        if leaving < len(held):
+            change = min(change, held[leaving] + 1 + self._n_buckets)
+        if self.status == PENDING and self.pending_since is not None:
+            # a step or two early, never late: the loop evaluates the exact boundary
+            held_long_enough = (self.pending_since + self.objective.hold_for) // BUCKET_SECONDS
+            change = min(change, int(held_long_enough) - 1)
+        elif not (self.status == BREACHED or self.pending_since is None):
+            change = boundary  # just resolved: the next evaluation clears pending_since
+        return max(boundary, change)
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
         objective = self.objective
