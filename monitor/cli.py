@@ -6,13 +6,15 @@ import json
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
+from monitor.domain.lateness import DEFAULT_LATENESS
+from monitor.domain.timestamps import parse_instant
 from monitor.notify_cli import notify_app
 
 app = typer.Typer(
@@ -61,10 +63,10 @@ def _load_or_exit(rules: Path) -> list[Any]:
 def _parse_instant(text: str | None) -> float | None:
     if text is None:
         return None
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise typer.BadParameter("needs an offset, e.g. 2026-11-20T18:00:00Z", param_hint="--until")
-    return moment.timestamp()
+    try:
+        return parse_instant(text)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--until") from exc
 
 
 @app.command()
@@ -76,7 +78,7 @@ def replay(
     until: Annotated[
         str | None, typer.Option(help="Flush event time to this RFC 3339 instant at the end")
     ] = None,
-    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = DEFAULT_LATENESS,
 ) -> None:
     """Run the engine over a file in event time; write alerts and the report."""
     from monitor.replay import read_lines, write_alert
@@ -250,7 +252,7 @@ def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
         alerts=out / "alerts.jsonl",
         report=out / "report.json",
         until=None,
-        lateness=60.0,
+        lateness=DEFAULT_LATENESS,
     )
     from monitor.views import alerts_table
 
@@ -306,7 +308,7 @@ def report(
         str | None,
         typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
     ] = None,
-    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+    lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = DEFAULT_LATENESS,
     kafka: Annotated[
         bool, typer.Option("--kafka", help="Read the event topics (brokers from settings)")
     ] = False,

@@ -21,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.domain.agreement import Agreement
 from monitor.domain.errors import MonitorError
+from monitor.domain.timestamps import parse_datetime
 from monitor.settings import Settings
 from monitor.simulate import simulate
 from monitor.stream.produce import ProduceStats, produce_file
@@ -57,10 +58,7 @@ def parse_start(text: str, *, now: datetime | None = None) -> datetime:
     if text.strip().lower() == "now":
         moment = now or datetime.now(UTC)
         return moment.replace(second=0, microsecond=0)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"{text!r} needs an offset, e.g. 2026-11-20T18:00:00Z")
-    return moment
+    return parse_datetime(text)
 
 
 def produce(path: Path, settings: Settings, console: Console) -> ProduceStats:

@@ -29,6 +29,7 @@ from pydantic_settings import (
 )
 
 from monitor.domain.errors import MonitorError
+from monitor.domain.lateness import DEFAULT_LATENESS
 
 __all__ = ["CONFIG_ENV_VAR", "ConfigFileError", "Settings", "SettingsError", "Topics"]
 
@@ -51,7 +52,7 @@ class ConfigFileError(SettingsError):
 
 
 class Topics(BaseModel):
-    """Kafka topic names; the input topics are a public contract (DESIGN.md §1)."""
+    """Kafka topic names; the input topics are a public contract (README)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -107,7 +108,7 @@ class Settings(BaseSettings):
         default=None, description="notifiers file (YAML/TOML); unset = no notifier agent"
     )
     metrics_port: int = Field(default=9108, ge=0, le=65535)
-    lateness_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    lateness_s: float = Field(default=DEFAULT_LATENESS, ge=0, allow_inf_nan=False)
     max_event_future_s: float = Field(
         default=86400.0,
         gt=0,

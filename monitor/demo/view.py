@@ -13,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.demo.board import AlertBoard, ObjectiveRow, count_by_status
+from monitor.domain.timestamps import parse_datetime
 from monitor.views import show_value
 
 __all__ = ["Header", "final_tables", "plain_summary", "screen"]
@@ -159,7 +160,7 @@ def _short_time(text: Any) -> str:
     if not text:
         return "-"
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        moment = parse_datetime(str(text))
     except ValueError:
         return str(text)
     return moment.astimezone(UTC).strftime("%a %H:%M")

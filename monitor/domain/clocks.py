@@ -1,7 +1,7 @@
 """Per-item SLA clocks (first_response, next_response, resolution).
 
 An item (ticket, chat or call) keeps a small log of its events sorted by event
-time. Its clocks are a pure function of that log: :func:`derive_cycles` walks it
+time. Its clocks are a pure function of that log: a :class:`CycleWalker` walks it
 once per objective and yields *cycles* (a clock run from start to stop, with
 pauses and the interval during which the objective applied). Because clocks are
 derived from the sorted log, events that arrive out of order within the allowed
@@ -76,10 +76,6 @@ class Cycle:
     flag: str = ""  # "<objective id>|<start>", where its emitted effects are remembered
 
     @property
-    def key(self) -> str:
-        return repr(self.start)
-
-    @property
     def finish(self) -> float | None:
         """When the clock stopped applying, whatever the reason."""
         return self.stop if self.stop is not None else self.ended
@@ -112,20 +108,11 @@ def item_attributes(log: list[LogEntry], until: float) -> Attributes | None:
     return attrs
 
 
-def derive_cycles(log: list[LogEntry], objective: ItemObjective) -> list[Cycle]:
-    """Walk an item's sorted log and return the clock cycles of one objective."""
-    walker = CycleWalker(objective)
-    for entry in log:
-        walker.feed(entry)
-    return walker.cycles
-
-
 class CycleWalker:
-    """:func:`derive_cycles` as a machine fed one log entry at a time.
+    """The clock cycles of one objective, derived from a sorted log fed one entry at a time.
 
-    Feeding the entries of a sorted log in order gives the same cycles as deriving
-    them at once, so an entry appended at the end of the log (the common case) costs
-    one step instead of a walk of the whole log. ``dead`` says the item's fixed
+    An entry appended at the end of the log (the common case) costs one step instead
+    of a walk of the whole log. ``dead`` says the item's fixed
     attributes (channel, category, queue, labels) exclude the objective for good:
     none of its cycles can ever apply. Once they are known to allow it, only the
     priority decides whether the objective applies.
@@ -446,7 +433,6 @@ class Effect:
     kind: str  # "at_risk", "breached", "resolved", "met"
     instant: float
     share: float | None = None
-    warn_level: float | None = None
 
 
 def cycle_effects(
@@ -561,7 +547,7 @@ def _deadline_effects(
         flags[WARNED] = index + 1
         if warning >= active_from and not flags[BREACHED]:
             flags[ALERTED] = 1
-            effects.append(Effect("at_risk", warning, warn_at[index], warn_at[index]))
+            effects.append(Effect("at_risk", warning, warn_at[index]))
 
     deadline = None if flags[BREACHED] else timing.deadline
     if deadline is not None:

@@ -25,10 +25,10 @@ from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
 from monitor.domain.events import Event
+from monitor.domain.lateness import DEFAULT_LATENESS as DEFAULT_LATENESS
 from monitor.domain.status import ObjectiveStatus, contract_status
 
 STATE_VERSION: Final = 1
-DEFAULT_LATENESS: Final = 60.0
 DEFAULT_DEDUP_HORIZON: Final = 86400.0
 _HOUR: Final = 3600
 

@@ -70,10 +70,6 @@ def call_contribution(
     return None
 
 
-def handle_contribution(objective: WindowObjective, handle_ms: int) -> Contribution | None:
-    return (handle_ms, 1) if objective.kind == "average_handle_time" else None
-
-
 def survey_contribution(
     objective: WindowObjective, score: float, scale_max: float
 ) -> Contribution | None:
