@@ -26,27 +26,19 @@ from monitor.domain.agreement import (
 )
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleWalker, Effect, LogEntry
+from monitor.domain.contacts import Contacts
 from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.windows import (
     WindowTracker,
-    call_contribution,
     survey_contribution,
 )
 
 ITEM_RETENTION: Final = 7 * 86400.0
 _ELIGIBLE_CACHE_SIZE: Final = 4096
 CALL, CHAT, TICKET = "call", "chat", "ticket"
-
-# Contact record fields (a list, so state stays plain JSON):
-OFFERED, LEFT, ANSWERED, WAIT_MS, QUEUE, ATTRS, COUNTED, ENDED, HANDLE_MS = range(9)
-
-
-def _new_record() -> list[Any]:
-    return [None, None, None, None, None, {}, False, None, None]
-
 
 _TICKET_OPS: Final = {
     "ticket.customer_reply": clocks.CUSTOMER_REPLY,
@@ -71,8 +63,8 @@ class ContractRuntime:
         self.contract_id = agreement.contract_id
         labels = dict(agreement.labels)
         self.windows: dict[str, WindowTracker] = {}
-        self.left_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
-        self.handle_windows: dict[str, list[WindowTracker]] = {CALL: [], CHAT: []}
+        self.calls = Contacts([], [])
+        self.chats = Contacts([], [])
         self.survey_windows: list[WindowTracker] = []
         self.item_objectives: dict[str, list[ItemObjective]] = {TICKET: [], CHAT: [], CALL: []}
         self.availability: dict[str, list[AvailabilityTracker]] = {}
@@ -109,8 +101,6 @@ class ContractRuntime:
         self.periods_owed = False
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self.due: list[tuple[float, str]] = []
-        self.calls: dict[str, list[Any]] = {}
-        self.chats: dict[str, list[Any]] = {}
         self.earliest = math.inf
         self.observer: Observer | None = None
 
@@ -123,14 +113,14 @@ class ContractRuntime:
         channels = objective.match.channel
         media = []
         if channels is None or "phone" in channels:
-            media.append(CALL)
+            media.append(self.calls)
         if channels is not None and "chat" in channels:
-            media.append(CHAT)
-        for medium in media:
+            media.append(self.chats)
+        for contacts in media:
             if objective.kind == "average_handle_time":
-                self.handle_windows[medium].append(tracker)
+                contacts.handle_windows.append(tracker)
             else:
-                self.left_windows[medium].append(tracker)
+                contacts.queue_windows.append(tracker)
 
     def _add_item_objective(self, objective: ItemObjective, labels: dict[str, str]) -> None:
         self.item_objectives[TICKET].append(objective)
@@ -172,7 +162,7 @@ class ContractRuntime:
 
     def _survey(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         for window in self.survey_windows:
-            if window.selects_all or _window_matches(window, event["queue"], event["attributes"]):
+            if window.selects(event["queue"], event["attributes"]):
                 contribution = survey_contribution(
                     window.objective, event["score"], event["scale_max"]
                 )
@@ -184,14 +174,21 @@ class ContractRuntime:
         kind = event["type"]
         call_id = event["call_id"]
         if kind == "call.offered":
-            self._contact_offered(self.calls, CALL, call_id, ts, event)
+            self.calls.offered(call_id, ts, event["queue"], event["attributes"])
             op = clocks.CREATE
         elif kind == "call.ended":
-            self._contact_ended(self.calls, CALL, call_id, ts, event["handle_s"])
+            self.calls.ended(call_id, ts, event["handle_s"])
             op = clocks.END
         else:
             answered = kind == "call.answered"
-            self._contact_left(self.calls, CALL, call_id, ts, answered, event["wait_s"], event)
+            self.calls.left(
+                call_id,
+                ts,
+                answered=answered,
+                wait_s=event["wait_s"],
+                queue=event["queue"],
+                attrs=event["attributes"],
+            )
             op = _CALL_OPS[kind]
         if not self.item_objectives[CALL]:
             return []
@@ -208,17 +205,21 @@ class ContractRuntime:
         kind = event["type"]
         chat_id = event["chat_id"]
         if kind == "chat.started":
-            self._contact_offered(self.chats, CHAT, chat_id, ts, event)
+            self.chats.offered(chat_id, ts, event["queue"], event["attributes"])
             op = clocks.CREATE
         else:
             op = _CHAT_OPS[kind]
             if kind == "chat.ended":
-                self._contact_ended(self.chats, CHAT, chat_id, ts, None)
-            elif kind != "chat.customer_message":
-                record = self.chats.get(chat_id)
-                if record is None or record[LEFT] is None:
-                    answered = kind == "chat.agent_message"
-                    self._contact_left(self.chats, CHAT, chat_id, ts, answered, None, event)
+                self.chats.ended(chat_id, ts, None)
+            elif kind != "chat.customer_message" and not self.chats.has_left(chat_id):
+                self.chats.left(
+                    chat_id,
+                    ts,
+                    answered=kind == "chat.agent_message",
+                    wait_s=None,
+                    queue=event["queue"],
+                    attrs=event["attributes"],
+                )
         if not self.item_objectives[CHAT]:
             return []
         arg = (
@@ -257,103 +258,6 @@ class ContractRuntime:
         return self._item_event(
             TICKET, event["ticket_id"], [ts, clocks.RANK[op], event["event_id"], op, arg], watermark
         )
-
-    # -- calls and chats leaving the queue (window objectives) -------------------
-
-    def _contact_offered(
-        self, store: dict[str, list[Any]], media: str, contact_id: str, ts: float, event: Fields
-    ) -> None:
-        record = store.get(contact_id)
-        if record is None:
-            record = store[contact_id] = _new_record()
-            record[OFFERED], record[QUEUE], record[ATTRS] = ts, event["queue"], event["attributes"]
-            return
-        if record[OFFERED] is not None:
-            return
-        record[OFFERED] = ts
-        if record[QUEUE] is None:
-            record[QUEUE] = event["queue"]
-        if record[LEFT] is not None and record[WAIT_MS] is None:
-            record[WAIT_MS] = max(0, round((record[LEFT] - ts) * 1000))
-            self._count_left(media, record)
-            if record[ENDED] is not None or not record[ANSWERED]:
-                del store[contact_id]
-
-    def _contact_left(
-        self,
-        store: dict[str, list[Any]],
-        media: str,
-        contact_id: str,
-        ts: float,
-        answered: bool,
-        wait_s: float | None,
-        event: Fields,
-    ) -> None:
-        record = store.get(contact_id)
-        if record is None:
-            record = store[contact_id] = _new_record()
-        if record[LEFT] is not None:
-            return
-        record[LEFT] = ts
-        record[ANSWERED] = answered
-        if event["queue"] is not None:
-            record[QUEUE] = event["queue"]
-        if event["attributes"]:
-            record[ATTRS] = event["attributes"]
-        if wait_s is not None:
-            record[WAIT_MS] = round(wait_s * 1000)
-        elif record[OFFERED] is not None:
-            record[WAIT_MS] = max(0, round((ts - record[OFFERED]) * 1000))
-        if record[WAIT_MS] is not None:
-            self._count_left(media, record)
-        if record[ENDED] is not None:
-            self._count_handle(media, record)
-        if record[COUNTED] and (record[ENDED] is not None or not answered):
-            del store[contact_id]
-
-    def _count_left(self, media: str, record: list[Any]) -> None:
-        if record[COUNTED]:
-            return
-        record[COUNTED] = True
-        for tracker in self.left_windows[media]:
-            if not (tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS])):
-                continue
-            contribution = call_contribution(
-                tracker.objective, answered=record[ANSWERED], wait_ms=record[WAIT_MS]
-            )
-            if contribution is not None:
-                tracker.add(record[LEFT], contribution)
-
-    def _contact_ended(
-        self,
-        store: dict[str, list[Any]],
-        media: str,
-        contact_id: str,
-        ts: float,
-        handle_s: float | None,
-    ) -> None:
-        record = store.get(contact_id)
-        if record is None:
-            record = store[contact_id] = _new_record()
-        if record[ENDED] is not None:
-            return
-        record[ENDED] = ts
-        record[HANDLE_MS] = None if handle_s is None else round(handle_s * 1000)
-        if record[LEFT] is not None:
-            self._count_handle(media, record)
-            if record[COUNTED]:
-                del store[contact_id]
-
-    def _count_handle(self, media: str, record: list[Any]) -> None:
-        """Handle time counts at the end of the contact, once its answer is known."""
-        handle_ms = record[HANDLE_MS]
-        if handle_ms is None:
-            if not record[ANSWERED]:
-                return
-            handle_ms = max(0, round((record[ENDED] - record[LEFT]) * 1000))
-        for tracker in self.handle_windows[media]:
-            if tracker.selects_all or _window_matches(tracker, record[QUEUE], record[ATTRS]):
-                tracker.add(record[ENDED], (handle_ms, 1))
 
     # -- item clocks -------------------------------------------------------------
 
@@ -613,10 +517,8 @@ class ContractRuntime:
             period.settle_quiet(minute)
 
     def cleanup(self, watermark: float, horizon: float) -> None:
-        for store in (self.calls, self.chats):
-            stale = [cid for cid, rec in store.items() if _last_seen(rec) < horizon]
-            for cid in stale:
-                del store[cid]
+        self.calls.forget_before(horizon)
+        self.chats.forget_before(horizon)
         retention = watermark - ITEM_RETENTION
         for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
@@ -629,8 +531,8 @@ class ContractRuntime:
             "periods": {p.objective_id: p.to_state() for p in self.periods},
             "items": self.items,
             "due": [list(entry) for entry in self.due],
-            "calls": self.calls,
-            "chats": self.chats,
+            "calls": self.calls.to_state(),
+            "chats": self.chats.to_state(),
             "item_stats": self.item_stats,
             "earliest": None if math.isinf(self.earliest) else self.earliest,
         }
@@ -652,19 +554,12 @@ class ContractRuntime:
         self._expiry.rebuild(self.items)
         self.due = [(entry[0], entry[1]) for entry in state["due"]]
         heapq.heapify(self.due)
-        self.calls = state["calls"]
-        self.chats = state["chats"]
+        self.calls.load_state(state["calls"])
+        self.chats.load_state(state["chats"])
         for oid, stats in state["item_stats"].items():
             if oid in self.item_stats:
                 self.item_stats[oid] = list(stats)
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
-
-
-def _window_matches(tracker: WindowTracker, queue: str | None, attrs: dict[str, str]) -> bool:
-    match = tracker.objective.match
-    if match.queue is not None and queue not in match.queue:
-        return False
-    return all(attrs.get(name) in allowed for name, allowed in match.attributes)
 
 
 def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
@@ -709,7 +604,3 @@ def _finished(log: list[LogEntry]) -> bool:
         elif op == clocks.REOPEN:
             status = "open"
     return not has_create or status in clocks.DONE_STATUSES
-
-
-def _last_seen(record: list[Any]) -> float:
-    return float(max(t for t in (record[OFFERED], record[LEFT], record[ENDED]) if t is not None))

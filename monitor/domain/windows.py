@@ -126,6 +126,15 @@ class WindowTracker:
         self._dirty = True  # the sums changed since the last evaluation
         self.observer: Observer | None = None
 
+    def selects(self, queue: str | None, attributes: dict[str, str]) -> bool:
+        """Whether a contact or survey of this queue and attributes counts here."""
+        if self.selects_all:
+            return True
+        match = self.objective.match
+        if match.queue is not None and queue not in match.queue:
+            return False
+        return all(attributes.get(name) in allowed for name, allowed in match.attributes)
+
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
         num, den = contribution
