@@ -25,7 +25,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 from monitor.domain.agreement import BusinessTime, ItemObjective, Workdays
 from monitor.domain.calendar import BusinessCalendar
@@ -51,7 +51,19 @@ RANK: Final[Mapping[str, int]] = {
 }
 DONE_STATUSES: Final = frozenset({"solved", "closed"})
 
-LogEntry = list[Any]  # [ts, rank, event_id, op, arg]
+
+class LogEntry(NamedTuple):
+    """One event in an item's log; a log is sorted by ``(ts, rank, event_id)``.
+
+    ``arg`` is what the operation needs: for ``CREATE`` the item's ``[channel, priority,
+    category, queue, labels]``, for ``STATUS`` and ``PRIORITY`` the new value, else None.
+    """
+
+    ts: float
+    rank: int
+    event_id: str
+    op: str
+    arg: Any = None
 
 
 @dataclass(slots=True)
@@ -418,12 +430,32 @@ def used_share(cycle: Cycle, calendar: BusinessCalendar, budget: float, until: f
     return max(0.0, spent) / budget
 
 
-# Flags remembered per cycle: what was already emitted or counted.
-WARNED, BREACHED, RESOLVED, DECIDED, ALERTED = range(5)
+@dataclass(slots=True)
+class CycleFlags:
+    """What a cycle already emitted or counted, so that re-deriving repeats nothing."""
 
+    warned: int = 0  # how many of the warn_at shares have passed
+    breached: bool = False
+    resolved: bool = False  # a ``resolved`` alert went out
+    decided: bool = False  # counted as met or missed
+    alerted: bool = False  # an at-risk or breach alert went out
 
-def new_flags() -> list[int]:
-    return [0, 0, 0, 0, 0]
+    def __bool__(self) -> bool:
+        return bool(self.warned or self.breached or self.resolved or self.decided or self.alerted)
+
+    def to_state(self) -> list[int]:
+        return [
+            self.warned,
+            int(self.breached),
+            int(self.resolved),
+            int(self.decided),
+            int(self.alerted),
+        ]
+
+    @classmethod
+    def from_state(cls, state: list[int]) -> CycleFlags:
+        warned, breached, resolved, decided, alerted = state
+        return cls(warned, bool(breached), bool(resolved), bool(decided), bool(alerted))
 
 
 @dataclass(slots=True)
@@ -438,7 +470,7 @@ class Effect:
 def cycle_effects(
     cycle: Cycle,
     objective: ItemObjective,
-    flags: list[int],
+    flags: CycleFlags,
     watermark: float,
     warn_at: tuple[float, ...],
     effects: list[Effect],
@@ -472,15 +504,15 @@ def cycle_effects(
             warn_at,
             effects,
         )
-    if stop is not None and not flags[DECIDED]:
+    if stop is not None and not flags.decided:
         if stop < watermark:
-            flags[DECIDED] = 1
+            flags.decided = True
             effects.append(Effect("met", stop))
         elif stop < next_due:
             next_due = stop
-    if flags[ALERTED] and not flags[RESOLVED] and finish is not None:
+    if flags.alerted and not flags.resolved and finish is not None:
         if finish < watermark:
-            flags[RESOLVED] = 1
+            flags.resolved = True
             effects.append(Effect("resolved", finish))
         elif finish < next_due:
             next_due = finish
@@ -495,7 +527,7 @@ def _floor_due(
     active_from: float,
     finish: float | None,
     budget: float,
-    flags: list[int],
+    flags: CycleFlags,
     watermark: float,
     warn_at: tuple[float, ...],
 ) -> float | None:
@@ -506,13 +538,13 @@ def _floor_due(
     """
     base = cycle.start - FLOOR_SLACK
     due = math.inf
-    if flags[WARNED] < len(warn_at):
-        floor = base + budget * warn_at[flags[WARNED]]
+    if flags.warned < len(warn_at):
+        floor = base + budget * warn_at[flags.warned]
         if finish is None or finish > floor:
             if floor < watermark:
                 return None
             due = floor
-    if not flags[BREACHED]:
+    if not flags.breached:
         floor = base + budget
         if finish is None or finish > floor:
             fires_floor = max(floor, active_from)
@@ -527,14 +559,14 @@ def _deadline_effects(
     timing: Timing,
     active_from: float,
     finish: float | None,
-    flags: list[int],
+    flags: CycleFlags,
     watermark: float,
     warn_at: tuple[float, ...],
     effects: list[Effect],
 ) -> float:
     """At-risk and breach effects by ``watermark``; the next of them to wait for (inf: none)."""
     next_due = math.inf
-    for index in range(flags[WARNED], len(warn_at)):
+    for index in range(flags.warned, len(warn_at)):
         warning = timing.warnings[index]
         if warning is None or (finish is not None and warning >= finish):
             break
@@ -544,17 +576,17 @@ def _deadline_effects(
         if warning >= watermark:
             next_due = warning
             break
-        flags[WARNED] = index + 1
-        if warning >= active_from and not flags[BREACHED]:
-            flags[ALERTED] = 1
+        flags.warned = index + 1
+        if warning >= active_from and not flags.breached:
+            flags.alerted = True
             effects.append(Effect("at_risk", warning, warn_at[index]))
 
-    deadline = None if flags[BREACHED] else timing.deadline
+    deadline = None if flags.breached else timing.deadline
     if deadline is not None:
         fires_at = max(deadline, active_from)
         if finish is None or finish > deadline:
             if fires_at < watermark and (finish is None or finish > fires_at):
-                flags[BREACHED] = flags[DECIDED] = flags[ALERTED] = 1
+                flags.breached = flags.decided = flags.alerted = True
                 effects.append(Effect("breached", fires_at, 1.0))
             elif (finish is None or finish > fires_at) and fires_at < next_due:
                 next_due = fires_at

@@ -53,7 +53,8 @@ def _window(contract: ContractRuntime, objective: WindowObjective) -> dict[str, 
 
 
 def _item(contract: ContractRuntime, objective: ItemObjective) -> dict[str, Any]:
-    met, missed = contract.item_stats[objective.id]
+    stats = contract.items.stats[objective.id]
+    met, missed = stats.met, stats.missed
     samples = met + missed
     value = met / samples if samples else None
     target = objective.target

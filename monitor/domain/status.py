@@ -13,9 +13,9 @@ import math
 from dataclasses import dataclass
 from typing import Final
 
-from monitor.domain import clocks
 from monitor.domain.agreement import AvailabilityObjective, ItemObjective, WindowObjective
 from monitor.domain.contract import ContractRuntime
+from monitor.domain.items import ItemTally
 from monitor.domain.periods import (
     FAST_LONG,
     SLOW_LONG,
@@ -59,16 +59,6 @@ class ObjectiveStatus:
     burn_rate_slow: float | None
 
 
-@dataclass(slots=True)
-class ItemTally:
-    """Item clocks of one objective at the watermark."""
-
-    open: int = 0
-    at_risk: int = 0
-    open_warnings: int = 0
-    open_breaches: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class _Budget:
     value: float | None
@@ -83,7 +73,7 @@ _NO_BUDGET: Final = _Budget(None, None, None, None, OK)
 
 def contract_status(contract: ContractRuntime, watermark: float) -> list[ObjectiveStatus]:
     contract.settle_periods()
-    tallies = item_tallies(contract, watermark)
+    tallies = contract.items.tallies(watermark)
     statuses: list[ObjectiveStatus] = []
     for objective in contract.agreement.objectives:
         if isinstance(objective, WindowObjective):
@@ -117,7 +107,8 @@ def _window(contract: ContractRuntime, objective: WindowObjective) -> ObjectiveS
 def _item(
     contract: ContractRuntime, objective: ItemObjective, tally: ItemTally, watermark: float
 ) -> ObjectiveStatus:
-    met, missed = contract.item_stats[objective.id]
+    stats = contract.items.stats[objective.id]
+    met, missed = stats.met, stats.missed
     decided = met + missed
     tracker = contract.compliance.get(objective.id)
     budget = _NO_BUDGET if tracker is None else _budget(tracker, watermark)
@@ -189,31 +180,3 @@ def _budget(tracker: PeriodTracker, watermark: float) -> _Budget:
         slow=burn.error_rate(SLOW_LONG) / tracker.budget,
         state=state,
     )
-
-
-def item_tallies(contract: ContractRuntime, watermark: float) -> dict[str, ItemTally]:
-    """Running clocks and open item alerts per item objective, from the items' state."""
-    tallies = {oid: ItemTally() for oid in contract.item_stats}
-    for key, item in contract.items.items():
-        kind = key.partition(":")[0]
-        fx = item["fx"]
-        for walker in contract.item_walkers(key, kind, item["log"], keep=False):
-            if walker.dead:
-                continue
-            tally = tallies[walker.objective.id]
-            for cycle in walker.cycles:
-                active_from = cycle.active_from
-                if active_from is None or active_from > watermark:
-                    continue
-                flags = fx.get(cycle.flag) or clocks.new_flags()
-                breached, resolved = flags[clocks.BREACHED], flags[clocks.RESOLVED]
-                if breached and not resolved:
-                    tally.open_breaches += 1
-                elif flags[clocks.ALERTED] and not resolved:
-                    tally.open_warnings += 1
-                finish = cycle.finish
-                if finish is None or finish > watermark:
-                    tally.open += 1
-                    if flags[clocks.WARNED] and not breached:
-                        tally.at_risk += 1
-    return tallies
