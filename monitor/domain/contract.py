@@ -12,22 +12,24 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, Protocol
 
 from monitor.domain import clocks
 from monitor.domain.agreement import (
     Agreement,
     AvailabilityObjective,
     ItemObjective,
+    Objective,
     WindowObjective,
 )
 from monitor.domain.alerts import Alert
 from monitor.domain.clocks import LogEntry
 from monitor.domain.contacts import Contacts
 from monitor.domain.events import EVENT_TYPES, Fields
-from monitor.domain.items import CALL, CHAT, TICKET, ItemClocks
+from monitor.domain.items import CALL, CHAT, TICKET, ItemClocks, ItemObjectiveTracker
 from monitor.domain.observer import Observer
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
+from monitor.domain.status import ObjectiveStatus
 from monitor.domain.windows import WindowTracker, survey_contribution
 
 _TICKET_OPS = {
@@ -52,6 +54,17 @@ _CALL_OPS = {
 Handler = Callable[[Fields, float, float], list[Alert]]
 
 
+class ObjectiveTracker(Protocol):
+    """What every objective's tracker answers, whatever its kind."""
+
+    @property
+    def objective(self) -> Objective: ...
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus: ...
+
+    def report(self) -> dict[str, Any]: ...
+
+
 class ContractRuntime:
     def __init__(self, agreement: Agreement) -> None:
         self.agreement = agreement
@@ -65,17 +78,19 @@ class ContractRuntime:
         self.availability: dict[str, list[AvailabilityTracker]] = {}
         self.compliance: dict[str, ComplianceTracker] = {}
         self.periods: list[PeriodTracker] = []
+        self._trackers: list[ObjectiveTracker] = []  # one per objective, in agreement order
         for objective in agreement.objectives:
             if isinstance(objective, WindowObjective):
-                self._add_window(objective, labels)
+                self._trackers.append(self._add_window(objective, labels))
             elif isinstance(objective, ItemObjective):
-                self._add_item_objective(objective, labels)
+                self._trackers.append(self._add_item_objective(objective, labels))
             elif isinstance(objective, AvailabilityObjective):
                 tracker = AvailabilityTracker(
                     self.contract_id, objective, agreement.timezone, labels
                 )
                 self.availability.setdefault(objective.service, []).append(tracker)
                 self.periods.append(tracker)
+                self._trackers.append(tracker)
         self.window_list = list(self.windows.values())
         handlers: dict[str, Handler] = {"call": self._call, "chat": self._chat}
         handlers["ticket"] = self._ticket
@@ -92,12 +107,12 @@ class ContractRuntime:
         self.periods_owed = False
         self.earliest = math.inf
 
-    def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> None:
+    def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> WindowTracker:
         tracker = WindowTracker(self.contract_id, objective, labels)
         self.windows[objective.id] = tracker
         if objective.kind == "satisfaction":
             self.survey_windows.append(tracker)
-            return
+            return tracker
         channels = objective.match.channel
         media = []
         if channels is None or "phone" in channels:
@@ -109,8 +124,11 @@ class ContractRuntime:
                 contacts.handle_windows.append(tracker)
             else:
                 contacts.queue_windows.append(tracker)
+        return tracker
 
-    def _add_item_objective(self, objective: ItemObjective, labels: dict[str, str]) -> None:
+    def _add_item_objective(
+        self, objective: ItemObjective, labels: dict[str, str]
+    ) -> ItemObjectiveTracker:
         self.items.add_objective(objective)
         if objective.target is not None and objective.period == "month":
             tracker = ComplianceTracker(
@@ -122,6 +140,7 @@ class ContractRuntime:
             )
             self.compliance[objective.id] = tracker
             self.periods.append(tracker)
+        return ItemObjectiveTracker(self.items, objective, self.compliance.get(objective.id))
 
     @property
     def due(self) -> list[tuple[float, str]]:
@@ -134,25 +153,38 @@ class ContractRuntime:
 
     @observer.setter
     def observer(self, observer: Observer | None) -> None:
-        self.settle_periods()  # quiet minutes skipped so far are not the observer's
+        self._settle_periods()  # quiet minutes skipped so far are not the observer's
         self.items.observer = observer
         for window in self.window_list:
             window.observer = observer
         for period in self.periods:
             period.observer = observer
 
+    # -- views -------------------------------------------------------------------
+
+    def objective_status(self, watermark: float) -> list[ObjectiveStatus]:
+        """Every objective at ``watermark``, in agreement order."""
+        self._settle_periods()
+        return [tracker.objective_status(watermark) for tracker in self._trackers]
+
+    def report(self) -> dict[str, Any]:
+        """Every objective's SLI over the input so far, by objective id."""
+        self._settle_periods()
+        objectives = {t.objective.id: t.report() for t in self._trackers}
+        return {"title": self.agreement.title, "objectives": objectives}
+
     # -- events ------------------------------------------------------------------
 
     def start_earlier(self, ts: float) -> None:
         """An event before every one so far: the month trackers start from it."""
-        self.settle_periods()
+        self._settle_periods()
         self.earliest = ts
         self.trackers_minute = None
         for tracker in self.periods:
             tracker.start_at(ts)
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        self.settle_periods()
+        self._settle_periods()
         for availability in self.availability.get(event["service"], ()):
             availability.record(ts, event["status"], event["event_id"])
         return []
@@ -240,7 +272,7 @@ class ContractRuntime:
         """An item clock counted as met or missed: its month's compliance counts it."""
         compliance = self.compliance.get(objective_id)
         if compliance is not None:
-            self.settle_periods()
+            self._settle_periods()
             compliance.record(instant, met)
 
     # -- time --------------------------------------------------------------------
@@ -263,7 +295,7 @@ class ContractRuntime:
                 period.advance(watermark, alerts)
         self.trackers_minute = minute
 
-    def settle_periods(self) -> None:
+    def _settle_periods(self) -> None:
         """Account the quiet minutes :meth:`advance` let period trackers skip.
 
         A quiet minute (see ``PeriodTracker._quiet_horizon``) only adds to totals and can
@@ -285,7 +317,7 @@ class ContractRuntime:
         self.items.forget_finished(watermark)
 
     def to_state(self) -> dict[str, Any]:
-        self.settle_periods()
+        self._settle_periods()
         return {
             "windows": {oid: t.to_state() for oid, t in self.windows.items()},
             "periods": {p.objective_id: p.to_state() for p in self.periods},

@@ -23,6 +23,15 @@ from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleFlags, CycleWalker, Effect, LogEntry
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
+from monitor.domain.periods import PeriodTracker
+from monitor.domain.status import (
+    AT_RISK,
+    BREACHED,
+    NO_BUDGET,
+    OK,
+    ObjectiveStatus,
+    report_entry,
+)
 
 ITEM_RETENTION: Final = 7 * 86400.0
 _ELIGIBLE_CACHE_SIZE: Final = 4096
@@ -96,6 +105,81 @@ class ItemTally:
     open_breaches: int = 0
 
 
+class ItemObjectiveTracker:
+    """One item objective's status and report, from the contract's item clocks.
+
+    With a monthly target (``period: month``) the month's compliance tracker gives the
+    value, the budget and its burn rates; without, the value is the share of items
+    decided in time so far.
+    """
+
+    __slots__ = ("clocks", "compliance", "objective")
+
+    def __init__(
+        self, clocks: ItemClocks, objective: ItemObjective, compliance: PeriodTracker | None
+    ) -> None:
+        self.clocks = clocks
+        self.objective = objective
+        self.compliance = compliance
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        objective = self.objective
+        stats = self.clocks.stats[objective.id]
+        tally = self.clocks.tallies(watermark)[objective.id]
+        decided = stats.met + stats.missed
+        value = stats.met / decided if decided else None
+        budget, month_state = NO_BUDGET, OK
+        if self.compliance is not None:
+            budget, month_state = self.compliance.budget_at(watermark), self.compliance.open_state
+            value = budget.value
+        if tally.open_breaches or month_state == BREACHED:
+            state = BREACHED
+        elif tally.open_warnings or month_state == AT_RISK:
+            state = AT_RISK
+        else:
+            state = OK
+        target = objective.target
+        return ObjectiveStatus(
+            contract_id=self.clocks.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=value,
+            target=1.0 if target is None else target.value,
+            comparator=">=" if target is None else target.comparator,
+            status=state,
+            open_items=tally.open,
+            at_risk_items=tally.at_risk,
+            breaches=stats.missed,
+            budget_remaining=budget.remaining,
+            burn_rate_fast=budget.fast,
+            burn_rate_slow=budget.slow,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """The share of items decided in time; met when it reaches the target (or, without
+        one, when no item missed)."""
+        objective = self.objective
+        stats = self.clocks.stats[objective.id]
+        samples = stats.met + stats.missed
+        value = stats.met / samples if samples else None
+        target = objective.target
+        met: bool | None = None
+        if value is not None:
+            met = stats.missed == 0 if target is None else target.met(value)
+        entry = report_entry(
+            objective.kind,
+            value,
+            1.0 if target is None else target.value,
+            ">=" if target is None else target.comparator,
+            met,
+            samples,
+            stats.missed,
+        )
+        if self.compliance is not None:
+            entry["months"] = self.compliance.months_report()
+        return entry
+
+
 class ItemClocks:
     """The item objectives of one contract and the clocks of its items."""
 
@@ -113,6 +197,8 @@ class ItemClocks:
         self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
+        self._changes = 0  # counts what may change the tallies, so they can be cached
+        self._tallies: tuple[float, int, dict[str, ItemTally]] | None = None
 
     def __len__(self) -> int:
         """How many items are held (open, or finished within the retention)."""
@@ -132,6 +218,7 @@ class ItemClocks:
 
     def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
         """Add one entry to an item's log; the alerts a late entry settles at once."""
+        self._changes += 1
         key = f"{kind}:{item_id}"
         item = self.items.get(key)
         if item is None:
@@ -165,6 +252,7 @@ class ItemClocks:
         due = self.due
         if not due or due[0][0] >= watermark:
             return
+        self._changes += 1
         refreshed: set[str] = set()
         while due and due[0][0] < watermark:
             instant, key = heapq.heappop(due)
@@ -176,6 +264,7 @@ class ItemClocks:
 
     def forget_finished(self, watermark: float) -> None:
         """Forget finished items with nothing due whose last event is past the retention."""
+        self._changes += 1
         retention = watermark - ITEM_RETENTION
         for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
@@ -184,7 +273,19 @@ class ItemClocks:
     # -- views -------------------------------------------------------------------
 
     def tallies(self, watermark: float) -> dict[str, ItemTally]:
-        """Running clocks and open item alerts per item objective, from the items' state."""
+        """Running clocks and open item alerts per item objective, from the items' state.
+
+        One walk over the items serves every objective: the result is kept until an
+        item changes or the watermark moves.
+        """
+        cached = self._tallies
+        if cached is not None and cached[:2] == (watermark, self._changes):
+            return cached[2]
+        tallies = self._tally(watermark)
+        self._tallies = (watermark, self._changes, tallies)
+        return tallies
+
+    def _tally(self, watermark: float) -> dict[str, ItemTally]:
         tallies = {oid: ItemTally() for oid in self.stats}
         no_flags = CycleFlags()
         for key, item in self.items.items():
@@ -218,6 +319,7 @@ class ItemClocks:
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
+        self._changes += 1
         self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
         self._walkers.clear()
         self._expiry.rebuild(self.items)

@@ -37,6 +37,15 @@ from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Targe
 from monitor.domain.alerts import Alert, AlertState, Severity, Subject, format_instant
 from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.observer import Observer
+from monitor.domain.status import (
+    AT_RISK,
+    BREACHED,
+    NO_BUDGET,
+    OK,
+    Budget,
+    ObjectiveStatus,
+    report_entry,
+)
 
 MINUTE: Final = 60
 FAST_BUDGET_SHARE, FAST_LONG, FAST_SHORT = 0.02, 60, 5
@@ -438,6 +447,32 @@ class PeriodTracker:
             alerts.append(self._alert("resolved", key, month_end))
         self.alert_state, self.alert_severity = "ok", "warning"
 
+    def budget_at(self, watermark: float) -> Budget:
+        """Month to date at the watermark's month, the budget left and the burn rates."""
+        if not math.isfinite(watermark) or self.next_minute is None:
+            return NO_BUDGET
+        year, month = month_of(self.timezone, watermark)
+        key = month_key(year, month)
+        bad, total = self.months.get(key, (0.0, 0.0))
+        allowed = self.budget * self.expected_total(year, month, total)
+        return Budget(
+            value=self.month_value(key),
+            remaining=1.0 - bad / allowed if allowed > 0 else 1.0,
+            fast=self.burn.error_rate(FAST_LONG) / self.budget,
+            slow=self.burn.error_rate(SLOW_LONG) / self.budget,
+        )
+
+    @property
+    def open_state(self) -> str:
+        """``breached`` or ``at_risk`` while such an alert of the month is open, else ``ok``."""
+        return self.alert_state if self.alert_state in (AT_RISK, BREACHED) else OK
+
+    def months_report(self) -> dict[str, Any]:
+        return {
+            key: {"value": self.month_value(key), "projected": self.projected_value(key)}
+            for key in sorted(self.months)
+        }
+
     def month_value(self, key: str) -> float | None:
         bad, total = self.months.get(key, (0.0, 0.0))
         return 1.0 - bad / total if total > 0 else None
@@ -564,6 +599,43 @@ class AvailabilityTracker(PeriodTracker):
             bad += self._open_seconds(t, end)
         self.status = status
         return bad, self._open_seconds(start, end)
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        objective = self.objective
+        budget = self.budget_at(watermark)
+        return ObjectiveStatus(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=budget.value,
+            target=objective.target.value,
+            comparator=objective.target.comparator,
+            status=self.open_state,
+            open_items=0,
+            at_risk_items=0,
+            breaches=self.breaches,
+            budget_remaining=budget.remaining,
+            burn_rate_fast=budget.fast,
+            burn_rate_slow=budget.slow,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """Availability over every month seen, the downtime and each month's value."""
+        objective = self.objective
+        bad, total = self.overall
+        value = 1.0 - bad / total if total > 0 else None
+        entry = report_entry(
+            objective.kind,
+            value,
+            objective.target.value,
+            objective.target.comparator,
+            None if value is None else objective.target.met(value),
+            int(total),
+            self.breaches,
+        )
+        entry["downtime_s"] = bad
+        entry["months"] = self.months_report()
+        return entry
 
     def idle_until(self, minute: int) -> int:
         if self.calendar is not None or self.status in self.down_states:

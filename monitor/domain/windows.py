@@ -24,9 +24,11 @@ import math
 from bisect import bisect_left
 from typing import Any, Final
 
+from monitor.domain import status
 from monitor.domain.agreement import WindowObjective
 from monitor.domain.alerts import Alert, AlertState, Subject, format_instant
 from monitor.domain.observer import Observer
+from monitor.domain.status import ObjectiveStatus, report_entry
 
 BUCKET_SECONDS: Final = 60
 _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "average_handle_time"})
@@ -284,6 +286,40 @@ class WindowTracker:
     @property
     def overall_value(self) -> float | None:
         return ratio_value(self.objective.kind, self.total[0], self.total[1])
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        """The window's value and state as last evaluated (at or before ``watermark``)."""
+        objective = self.objective
+        return ObjectiveStatus(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=self.value,
+            target=objective.target.value,
+            comparator=objective.target.comparator,
+            status=status.BREACHED if self.status == BREACHED else status.OK,
+            open_items=0,
+            at_risk_items=0,
+            breaches=self.breaches,
+            budget_remaining=None,
+            burn_rate_fast=None,
+            burn_rate_slow=None,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """The SLI over every contribution counted, not just the last window."""
+        target = self.objective.target
+        value = self.overall_value
+        met = None if value is None else target.met(value)
+        return report_entry(
+            self.objective.kind,
+            value,
+            target.value,
+            target.comparator,
+            met,
+            self.samples,
+            self.breaches,
+        )
 
     def to_state(self) -> dict[str, Any]:
         return {
