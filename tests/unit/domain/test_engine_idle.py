@@ -23,8 +23,8 @@ from monitor.domain.engine import Engine
 from monitor.domain.events import Event
 from monitor.domain.observer import attach
 from tests.support import event
-from tests.unit.test_engine_period_quiet import _Sampler
-from tests.unit.test_engine_properties import AGREEMENT, LATENESS, PROPERTY_SETTINGS, streams
+from tests.unit.domain.test_engine_period_quiet import _Sampler
+from tests.unit.domain.test_engine_properties import AGREEMENT, LATENESS, PROPERTY_SETTINGS, streams
 
 START = datetime(2026, 11, 20, 13, 0, tzinfo=UTC).timestamp()
 YEAR_2100 = datetime(2100, 1, 1, tzinfo=UTC).timestamp()
