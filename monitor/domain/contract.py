@@ -14,7 +14,6 @@ import math
 from collections.abc import Callable
 from typing import Any, Protocol
 
-from monitor.domain import clocks
 from monitor.domain.agreement import (
     Agreement,
     AvailabilityObjective,
@@ -23,33 +22,13 @@ from monitor.domain.agreement import (
     WindowObjective,
 )
 from monitor.domain.alerts import Alert
-from monitor.domain.clocks import LogEntry
 from monitor.domain.contacts import Contacts
 from monitor.domain.events import EVENT_TYPES, Fields
-from monitor.domain.items import CALL, CHAT, TICKET, ItemClocks, ItemObjectiveTracker
+from monitor.domain.items import ItemClocks, ItemObjectiveTracker
 from monitor.domain.observer import Observer
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
 from monitor.domain.status import ObjectiveStatus
 from monitor.domain.windows import WindowTracker, survey_contribution
-
-_TICKET_OPS = {
-    "ticket.agent_reply": clocks.AGENT_REPLY,
-    "ticket.customer_reply": clocks.CUSTOMER_REPLY,
-    "ticket.reopened": clocks.REOPEN,
-}
-_CHAT_OPS = {
-    "chat.started": clocks.CREATE,
-    "chat.agent_message": clocks.AGENT_REPLY,
-    "chat.customer_message": clocks.CUSTOMER_REPLY,
-    "chat.ended": clocks.END,
-    "chat.abandoned": clocks.ABANDON,
-}
-_CALL_OPS = {
-    "call.offered": clocks.CREATE,
-    "call.answered": clocks.AGENT_REPLY,
-    "call.abandoned": clocks.ABANDON,
-    "call.ended": clocks.END,
-}
 
 Handler = Callable[[Fields, float, float], list[Alert]]
 
@@ -92,8 +71,11 @@ class ContractRuntime:
                 self.periods.append(tracker)
                 self._trackers.append(tracker)
         self.window_list = list(self.windows.values())
-        handlers: dict[str, Handler] = {"call": self._call, "chat": self._chat}
-        handlers["ticket"] = self._ticket
+        handlers: dict[str, Handler] = {
+            "call": self._call,
+            "chat": self._chat,
+            "ticket": self.items.apply_ticket,
+        }
         # by event type: handler(fields, ts, watermark) applies one event and returns
         # alerts only when a late event settles an item at once (after start_earlier)
         self.handlers: dict[str, Handler] = {
@@ -200,73 +182,12 @@ class ContractRuntime:
         return []
 
     def _call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        kind = event["type"]
-        call_id = event["call_id"]
-        if kind == "call.offered":
-            self.calls.offered(call_id, ts, event["queue"], event["attributes"])
-        elif kind == "call.ended":
-            self.calls.ended(call_id, ts, event["handle_s"])
-        else:
-            self.calls.left(
-                call_id,
-                ts,
-                answered=kind == "call.answered",
-                wait_s=event["wait_s"],
-                queue=event["queue"],
-                attrs=event["attributes"],
-            )
-        if not self.items.objectives[CALL]:
-            return []
-        return self.items.event(
-            CALL, call_id, _entry(event, ts, _CALL_OPS[kind], "phone"), watermark
-        )
+        self.calls.apply_call(event, ts)
+        return self.items.apply_call(event, ts, watermark)
 
     def _chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        kind = event["type"]
-        chat_id = event["chat_id"]
-        if kind == "chat.started":
-            self.chats.offered(chat_id, ts, event["queue"], event["attributes"])
-        elif kind == "chat.ended":
-            self.chats.ended(chat_id, ts, None)
-        elif kind != "chat.customer_message" and not self.chats.has_left(chat_id):
-            self.chats.left(
-                chat_id,
-                ts,
-                answered=kind == "chat.agent_message",
-                wait_s=None,
-                queue=event["queue"],
-                attrs=event["attributes"],
-            )
-        if not self.items.objectives[CHAT]:
-            return []
-        return self.items.event(
-            CHAT, chat_id, _entry(event, ts, _CHAT_OPS[kind], "chat"), watermark
-        )
-
-    def _ticket(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        kind = event["type"]
-        arg: Any = None
-        if kind == "ticket.created":
-            op = clocks.CREATE
-            arg = [
-                event["channel"],
-                event["priority"],
-                event["category"],
-                event["queue"],
-                event["attributes"],
-            ]
-        elif kind == "ticket.status_changed":
-            op, arg = clocks.STATUS, event["status"]
-        elif kind == "ticket.priority_changed":
-            op, arg = clocks.PRIORITY, event["priority"]
-        elif kind == "ticket.agent_reply" and not event["public"]:
-            return []  # a private note answers nobody
-        else:
-            op = _TICKET_OPS[kind]
-        if not self.items.objectives[TICKET]:
-            return []
-        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
-        return self.items.event(TICKET, event["ticket_id"], entry, watermark)
+        self.chats.apply_chat(event, ts)
+        return self.items.apply_chat(event, ts, watermark)
 
     def _item_decided(self, objective_id: str, instant: float, met: bool) -> None:
         """An item clock counted as met or missed: its month's compliance counts it."""
@@ -343,11 +264,3 @@ class ContractRuntime:
         self.calls.load_state(state["calls"])
         self.chats.load_state(state["chats"])
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
-
-
-def _entry(event: Fields, ts: float, op: str, channel: str) -> LogEntry:
-    """A call's or chat's log entry; its creation carries the channel, queue and labels."""
-    arg = (
-        [channel, None, None, event["queue"], event["attributes"]] if op == clocks.CREATE else None
-    )
-    return LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)

@@ -21,6 +21,7 @@ from monitor.domain import clocks
 from monitor.domain.agreement import Agreement, ItemObjective
 from monitor.domain.alerts import Alert, Subject, format_instant
 from monitor.domain.clocks import Cycle, CycleFlags, CycleWalker, Effect, LogEntry
+from monitor.domain.events import Fields
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
 from monitor.domain.periods import PeriodTracker
@@ -40,6 +41,25 @@ _NOUNS: Final = {
     "first_response": "first response",
     "next_response": "next response",
     "resolution": "resolution",
+}
+
+_TICKET_OPS: Final = {
+    "ticket.agent_reply": clocks.AGENT_REPLY,
+    "ticket.customer_reply": clocks.CUSTOMER_REPLY,
+    "ticket.reopened": clocks.REOPEN,
+}
+_CHAT_OPS: Final = {
+    "chat.started": clocks.CREATE,
+    "chat.agent_message": clocks.AGENT_REPLY,
+    "chat.customer_message": clocks.CUSTOMER_REPLY,
+    "chat.ended": clocks.END,
+    "chat.abandoned": clocks.ABANDON,
+}
+_CALL_OPS: Final = {
+    "call.offered": clocks.CREATE,
+    "call.answered": clocks.AGENT_REPLY,
+    "call.abandoned": clocks.ABANDON,
+    "call.ended": clocks.END,
 }
 
 Decided = Callable[[str, float, bool], None]
@@ -215,6 +235,45 @@ class ItemClocks:
         self._warn_at[objective.id] = tuple(sorted(objective.warn_at or self._default_warn_at))
 
     # -- events ------------------------------------------------------------------
+
+    def apply_ticket(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        if not self.objectives[TICKET]:
+            return []
+        kind = event["type"]
+        arg: Any = None
+        if kind == "ticket.created":
+            op = clocks.CREATE
+            arg = [
+                event["channel"],
+                event["priority"],
+                event["category"],
+                event["queue"],
+                event["attributes"],
+            ]
+        elif kind == "ticket.status_changed":
+            op, arg = clocks.STATUS, event["status"]
+        elif kind == "ticket.priority_changed":
+            op, arg = clocks.PRIORITY, event["priority"]
+        elif kind == "ticket.agent_reply" and not event["public"]:
+            return []  # a private note answers nobody
+        else:
+            op = _TICKET_OPS[kind]
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
+        return self.event(TICKET, event["ticket_id"], entry, watermark)
+
+    def apply_call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        """A call is an item only for objectives that select the phone channel."""
+        if not self.objectives[CALL]:
+            return []
+        entry = _contact_entry(event, ts, _CALL_OPS[event["type"]], "phone")
+        return self.event(CALL, event["call_id"], entry, watermark)
+
+    def apply_chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        """A chat is an item only for objectives that select the chat channel."""
+        if not self.objectives[CHAT]:
+            return []
+        entry = _contact_entry(event, ts, _CHAT_OPS[event["type"]], "chat")
+        return self.event(CHAT, event["chat_id"], entry, watermark)
 
     def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
         """Add one entry to an item's log; the alerts a late entry settles at once."""
@@ -514,6 +573,14 @@ class ItemClocks:
             labels=dict(self._labels),
             extra=extra,
         )
+
+
+def _contact_entry(event: Fields, ts: float, op: str, channel: str) -> LogEntry:
+    """A call's or chat's log entry; its creation carries the channel, queue and labels."""
+    arg = (
+        [channel, None, None, event["queue"], event["attributes"]] if op == clocks.CREATE else None
+    )
+    return LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
 
 
 def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
