@@ -30,7 +30,7 @@ from collections import deque
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target
@@ -542,6 +542,18 @@ class PeriodTracker:
         self.burn_rates = dict(state["burn_rates"])
 
 
+class Transition(NamedTuple):
+    """A service status change; changes at the same instant apply in event id order."""
+
+    ts: float
+    status: str
+    event_id: str = ""  # snapshots from before the tie-break have none: they go first
+
+    @property
+    def order(self) -> tuple[float, str]:
+        return (self.ts, self.event_id)
+
+
 class AvailabilityTracker(PeriodTracker):
     """Seconds a service is down (or degraded, if configured) against open seconds."""
 
@@ -561,7 +573,7 @@ class AvailabilityTracker(PeriodTracker):
         self.calendar: BusinessCalendar | None = objective.calendar
         self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
         self.status = "up"
-        self.transitions: list[list[Any]] = []
+        self.transitions: list[Transition] = []  # not yet accounted, in (ts, event_id) order
         self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
         self.idle_total = MINUTE  # minute_amounts' ``end - start`` without a calendar
 
@@ -574,18 +586,18 @@ class AvailabilityTracker(PeriodTracker):
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
         self.quiet_until = min(self.quiet_until, int(ts // MINUTE))
-        entry = [ts, status, event_id]
-        key = (ts, event_id)
+        entry = Transition(ts, status, event_id)
         index = len(self.transitions)
-        while index > 0 and (self.transitions[index - 1][0], self.transitions[index - 1][2]) > key:
+        while index > 0 and self.transitions[index - 1].order > entry.order:
             index -= 1
         self.transitions.insert(index, entry)
 
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         start, end = minute * MINUTE, (minute + 1) * MINUTE
         bad = 0.0
-        t, status = start, self.status
-        while self.transitions and self.transitions[0][0] < end:
+        t: float = start
+        status = self.status
+        while self.transitions and self.transitions[0].ts < end:
             ts, new_status, _event_id = self.transitions.pop(0)
             ts = max(ts, start)
             if self.observer is not None:
@@ -642,7 +654,7 @@ class AvailabilityTracker(PeriodTracker):
             return minute  # business seconds vary by minute; a down minute is bad
         if not self.transitions:
             return _NEVER
-        return int(self.transitions[0][0] // MINUTE)
+        return int(self.transitions[0].ts // MINUTE)
 
     def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
         """The month's open seconds are fixed, so a budget left stays left without bad."""
@@ -672,7 +684,7 @@ class AvailabilityTracker(PeriodTracker):
         super().load_state(state)
         self.status = state["status"]
         # [ts, status] entries predate the event_id tie-break: order them first.
-        self.transitions = [[*t, ""] if len(t) == 2 else list(t) for t in state["transitions"]]
+        self.transitions = [Transition(*t) for t in state["transitions"]]
 
 
 class ComplianceTracker(PeriodTracker):
