@@ -25,8 +25,9 @@ from monitor.domain.alerts import Alert
 from monitor.domain.contacts import Contacts
 from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.items import ItemClocks, ItemObjectiveTracker
+from monitor.domain.monthly import MonthlyTrackers
 from monitor.domain.observer import Observer
-from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, PeriodTracker
+from monitor.domain.periods import AvailabilityTracker, ComplianceTracker
 from monitor.domain.status import ObjectiveStatus
 from monitor.domain.windows import WindowTracker, survey_contribution
 
@@ -53,10 +54,8 @@ class ContractRuntime:
         self.calls = Contacts([], [])
         self.chats = Contacts([], [])
         self.survey_windows: list[WindowTracker] = []
-        self.items = ItemClocks(agreement, self._item_decided)
-        self.availability: dict[str, list[AvailabilityTracker]] = {}
-        self.compliance: dict[str, ComplianceTracker] = {}
-        self.periods: list[PeriodTracker] = []
+        self.monthly = MonthlyTrackers()
+        self.items = ItemClocks(agreement, self.monthly.record_decided)
         self._trackers: list[ObjectiveTracker] = []  # one per objective, in agreement order
         for objective in agreement.objectives:
             if isinstance(objective, WindowObjective):
@@ -67,8 +66,7 @@ class ContractRuntime:
                 tracker = AvailabilityTracker(
                     self.contract_id, objective, agreement.timezone, labels
                 )
-                self.availability.setdefault(objective.service, []).append(tracker)
-                self.periods.append(tracker)
+                self.monthly.add_availability(tracker)
                 self._trackers.append(tracker)
         self.window_list = list(self.windows.values())
         handlers: dict[str, Handler] = {
@@ -85,8 +83,6 @@ class ContractRuntime:
         } | {"survey.response": self._survey, "service.status": self._service}
         # derived: the minute every window and month tracker was last brought to
         self.trackers_minute: int | None = None
-        # derived: some period tracker skipped quiet minutes up to trackers_minute
-        self.periods_owed = False
         self.earliest = math.inf
 
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> WindowTracker:
@@ -120,9 +116,8 @@ class ContractRuntime:
                 labels,
                 self.agreement.alerting.min_volume,
             )
-            self.compliance[objective.id] = tracker
-            self.periods.append(tracker)
-        return ItemObjectiveTracker(self.items, objective, self.compliance.get(objective.id))
+            self.monthly.add_compliance(tracker)
+        return ItemObjectiveTracker(self.items, objective, self.monthly.compliance(objective.id))
 
     @property
     def due(self) -> list[tuple[float, str]]:
@@ -135,23 +130,21 @@ class ContractRuntime:
 
     @observer.setter
     def observer(self, observer: Observer | None) -> None:
-        self._settle_periods()  # quiet minutes skipped so far are not the observer's
         self.items.observer = observer
         for window in self.window_list:
             window.observer = observer
-        for period in self.periods:
-            period.observer = observer
+        self.monthly.observe(observer)
 
     # -- views -------------------------------------------------------------------
 
     def objective_status(self, watermark: float) -> list[ObjectiveStatus]:
         """Every objective at ``watermark``, in agreement order."""
-        self._settle_periods()
+        self.monthly.settle()
         return [tracker.objective_status(watermark) for tracker in self._trackers]
 
     def report(self) -> dict[str, Any]:
         """Every objective's SLI over the input so far, by objective id."""
-        self._settle_periods()
+        self.monthly.settle()
         objectives = {t.objective.id: t.report() for t in self._trackers}
         return {"title": self.agreement.title, "objectives": objectives}
 
@@ -159,16 +152,12 @@ class ContractRuntime:
 
     def start_earlier(self, ts: float) -> None:
         """An event before every one so far: the month trackers start from it."""
-        self._settle_periods()
         self.earliest = ts
         self.trackers_minute = None
-        for tracker in self.periods:
-            tracker.start_at(ts)
+        self.monthly.start_at(ts)
 
     def _service(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        self._settle_periods()
-        for availability in self.availability.get(event["service"], ()):
-            availability.record(ts, event["status"], event["event_id"])
+        self.monthly.record_status(event["service"], ts, event["status"], event["event_id"])
         return []
 
     def _survey(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -189,13 +178,6 @@ class ContractRuntime:
         self.chats.apply_chat(event, ts)
         return self.items.apply_chat(event, ts, watermark)
 
-    def _item_decided(self, objective_id: str, instant: float, met: bool) -> None:
-        """An item clock counted as met or missed: its month's compliance counts it."""
-        compliance = self.compliance.get(objective_id)
-        if compliance is not None:
-            self._settle_periods()
-            compliance.record(instant, met)
-
     # -- time --------------------------------------------------------------------
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
@@ -207,30 +189,8 @@ class ContractRuntime:
             boundary = tracker.next_boundary
             if boundary is None or boundary <= minute:
                 tracker.advance(watermark, alerts)
-        for period in self.periods:
-            next_minute = period.next_minute
-            if next_minute is not None and next_minute < minute:
-                if minute <= period.quiet_until and period.observer is None:
-                    self.periods_owed = True  # quiet minutes: accounted when next looked at
-                    continue
-                period.advance(watermark, alerts)
+        self.monthly.advance(watermark, minute, alerts)
         self.trackers_minute = minute
-
-    def _settle_periods(self) -> None:
-        """Account the quiet minutes :meth:`advance` let period trackers skip.
-
-        A quiet minute (see ``PeriodTracker._quiet_horizon``) only adds to totals and can
-        raise no alert, so it is accounted when the tracker is next read or written: a
-        record, a status, a report, a snapshot. Most minutes of most trackers are quiet.
-        """
-        if not self.periods_owed:
-            return
-        self.periods_owed = False
-        minute = self.trackers_minute
-        if minute is None:
-            return
-        for period in self.periods:
-            period.settle_quiet(minute)
 
     def cleanup(self, watermark: float, horizon: float) -> None:
         self.calls.forget_before(horizon)
@@ -238,10 +198,9 @@ class ContractRuntime:
         self.items.forget_finished(watermark)
 
     def to_state(self) -> dict[str, Any]:
-        self._settle_periods()
         return {
             "windows": {oid: t.to_state() for oid, t in self.windows.items()},
-            "periods": {p.objective_id: p.to_state() for p in self.periods},
+            "periods": self.monthly.to_state(),
             **self.items.to_state(),
             "calls": self.calls.to_state(),
             "chats": self.chats.to_state(),
@@ -252,15 +211,9 @@ class ContractRuntime:
         for oid, tracker_state in state["windows"].items():
             if oid in self.windows:
                 self.windows[oid].load_state(tracker_state)
-        saved = state["periods"]
-        if isinstance(saved, list):  # older snapshots: trackers in agreement order
-            saved = {p.objective_id: st for p, st in zip(self.periods, saved, strict=False)}
-        for tracker in self.periods:
-            if tracker.objective_id in saved:
-                tracker.load_state(saved[tracker.objective_id])
+        self.monthly.load_state(state["periods"])
         self.items.load_state(state)
         self.trackers_minute = None
-        self.periods_owed = False
         self.calls.load_state(state["calls"])
         self.chats.load_state(state["chats"])
         self.earliest = math.inf if state["earliest"] is None else state["earliest"]
