@@ -170,7 +170,7 @@ class Contacts:
         assert record.left is not None
         assert record.answered is not None
         for tracker in self.queue_windows:
-            if not tracker.selects(record.queue, record.attributes):
+            if not (tracker.selects_all or tracker.selects(record.queue, record.attributes)):
                 continue
             contribution = call_contribution(
                 tracker.objective, answered=record.answered, wait_ms=record.wait_ms
@@ -188,7 +188,7 @@ class Contacts:
                 return
             handle_ms = max(0, round((record.ended - record.left) * 1000))
         for tracker in self.handle_windows:
-            if tracker.selects(record.queue, record.attributes):
+            if tracker.selects_all or tracker.selects(record.queue, record.attributes):
                 tracker.add(record.ended, (handle_ms, 1))
 
     def to_state(self) -> dict[str, list[Any]]:

@@ -56,6 +56,9 @@ class ContractRuntime:
         self.survey_windows: list[WindowTracker] = []
         self.monthly = MonthlyTrackers()
         self.items = ItemClocks(agreement, self.monthly.record_decided)
+        # the item clocks' heap of due instants (its head is the earliest, perhaps stale);
+        # the engine reads it after every event, so it is the list itself, not a property
+        self.due = self.items.due
         self._trackers: list[ObjectiveTracker] = []  # one per objective, in agreement order
         for objective in agreement.objectives:
             if isinstance(objective, WindowObjective):
@@ -118,11 +121,6 @@ class ContractRuntime:
             )
             self.monthly.add_compliance(tracker)
         return ItemObjectiveTracker(self.items, objective, self.monthly.compliance(objective.id))
-
-    @property
-    def due(self) -> list[tuple[float, str]]:
-        """The item clocks' heap of due instants (its head is the earliest, perhaps stale)."""
-        return self.items.due
 
     @property
     def observer(self) -> Observer | None:

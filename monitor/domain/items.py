@@ -20,7 +20,7 @@ from typing import Any, Final
 from monitor.domain import clocks
 from monitor.domain.agreement import Agreement, ItemObjective
 from monitor.domain.alerts import Alert, Subject, format_instant
-from monitor.domain.clocks import Cycle, CycleFlags, CycleWalker, Effect, LogEntry
+from monitor.domain.clocks import CREATE, Cycle, CycleFlags, CycleWalker, Effect, LogEntry
 from monitor.domain.events import Fields
 from monitor.domain.expiry import ItemExpiry
 from monitor.domain.observer import Observer, observe_item_effect
@@ -265,14 +265,18 @@ class ItemClocks:
         """A call is an item only for objectives that select the phone channel."""
         if not self.objectives[CALL]:
             return []
-        entry = _contact_entry(event, ts, _CALL_OPS[event["type"]], "phone")
+        op = _CALL_OPS[event["type"]]
+        arg = ["phone", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
         return self.event(CALL, event["call_id"], entry, watermark)
 
     def apply_chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
         """A chat is an item only for objectives that select the chat channel."""
         if not self.objectives[CHAT]:
             return []
-        entry = _contact_entry(event, ts, _CHAT_OPS[event["type"]], "chat")
+        op = _CHAT_OPS[event["type"]]
+        arg = ["chat", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
         return self.event(CHAT, event["chat_id"], entry, watermark)
 
     def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
@@ -382,7 +386,7 @@ class ItemClocks:
         self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
         self._walkers.clear()
         self._expiry.rebuild(self.items)
-        self.due = [(entry[0], entry[1]) for entry in state["due"]]
+        self.due[:] = [(entry[0], entry[1]) for entry in state["due"]]  # the same list: shared
         heapq.heapify(self.due)
         for oid, (met, missed) in state["item_stats"].items():
             if oid in self.stats:
@@ -573,14 +577,6 @@ class ItemClocks:
             labels=dict(self._labels),
             extra=extra,
         )
-
-
-def _contact_entry(event: Fields, ts: float, op: str, channel: str) -> LogEntry:
-    """A call's or chat's log entry; its creation carries the channel, queue and labels."""
-    arg = (
-        [channel, None, None, event["queue"], event["attributes"]] if op == clocks.CREATE else None
-    )
-    return LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
 
 
 def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
