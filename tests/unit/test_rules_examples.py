@@ -133,3 +133,16 @@ def test_the_complete_example_in_the_docs_is_valid() -> None:
 
     assert agreement.contract_id == "acme-support"
     assert len(agreement.objectives) == 12
+
+
+def test_the_readme_example_is_the_example_file_and_it_is_valid() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Agreement files", 1)[1]
+    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = ROOT / "docs" / "examples" / "agreement.yaml"
+
+    assert shown == example.read_text(encoding="utf-8")
+    agreements, problems = load_rules([example])
+    assert problems == []
+    assert [a.contract_id for a in agreements] == ["example-nj"]
+    assert len(agreements[0].objectives) == 9
