@@ -20,7 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.domain.agreement import Agreement
-from monitor.domain.errors import MonitorError
+from monitor.domain.errors import RuntimeFailureError, UsageError
 from monitor.settings import Settings
 from monitor.simulate import simulate
 from monitor.stream.produce import ProduceStats, produce_file
@@ -28,6 +28,7 @@ from monitor.stream.simulate_live import LiveStats, publish_live
 
 __all__ = [
     "NoBrokersError",
+    "kafka_failures",
     "parse_start",
     "produce",
     "require_brokers",
@@ -42,8 +43,22 @@ NO_BROKERS: Final = (
 )
 
 
-class NoBrokersError(MonitorError):
+class NoBrokersError(UsageError):
     """A command that publishes to Kafka was run without brokers configured."""
+
+
+@contextlib.contextmanager
+def kafka_failures(settings: Settings) -> Iterator[None]:
+    """Turn a Kafka client error (brokers unreachable, request timed out) into one line."""
+    from aiokafka.errors import KafkaError
+
+    try:
+        yield
+    except KafkaError as exc:
+        raise RuntimeFailureError(
+            f"cannot use the Kafka brokers at {settings.bootstrap_servers}: "
+            f"{exc or type(exc).__name__}; check that they are up and SLAMON_KAFKA_BROKERS"
+        ) from exc
 
 
 def require_brokers(settings: Settings) -> Settings:
@@ -66,7 +81,8 @@ def parse_start(text: str, *, now: datetime | None = None) -> datetime:
 def produce(path: Path, settings: Settings, console: Console) -> ProduceStats:
     """Publish a JSONL file; a progress bar on a TTY, a summary line always."""
     require_brokers(settings)
-    stats = asyncio.run(produce_file(path, settings, progress=console.is_terminal))
+    with kafka_failures(settings):
+        stats = asyncio.run(produce_file(path, settings, progress=console.is_terminal))
     dead = f", {stats.deadlettered} dead-lettered" if stats.deadlettered else ""
     console.print(
         f"produced {stats.produced} events from {path} to {settings.bootstrap_servers}{dead} "
@@ -112,7 +128,8 @@ def simulate_to_kafka(
                 on_sent=lambda stats: show(stats, start.timestamp()),
             )
 
-    stats = asyncio.run(run())
+    with kafka_failures(settings):
+        stats = asyncio.run(run())
     reached = datetime.fromtimestamp(stats.sim_time, UTC).isoformat() if stats.sim_time else "-"
     why = "end of the simulated span" if stats.finished else "stopped"
     console.print(

@@ -78,8 +78,9 @@ def test_publishing_without_brokers_says_how_to_configure_them(
 
     result = CliRunner().invoke(app, args)
 
-    assert result.exit_code == 1
-    assert "SLAMON_KAFKA_BROKERS" in result.output
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "SLAMON_KAFKA_BROKERS" in result.stderr
 
 
 def test_simulate_kafka_publishes_the_same_traffic_as_the_file_simulator(
