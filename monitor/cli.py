@@ -486,14 +486,15 @@ def _kafka_lines(
     """The events of the deployment from ``lookback`` before the periods to a day after."""
     import asyncio
 
-    from monitor.kafka_commands import require_brokers
+    from monitor.kafka_commands import kafka_failures, require_brokers
     from monitor.reporting.kafka_source import read_events
 
     periods = [period_of(a) for a in agreements]
     since = min(p.start for p in periods) - lookback_s
     until = max(p.end for p in periods) + 86400
     settings = require_brokers(_settings())
-    read = asyncio.run(read_events(settings, since, until))
+    with kafka_failures(settings):
+        read = asyncio.run(read_events(settings, since, until))
     err.print(
         f"read {len(read.lines)} events from {settings.bootstrap_servers} "
         f"({read.skipped_before} before the start time, {read.skipped_after} past the end)"

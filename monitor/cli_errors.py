@@ -57,11 +57,7 @@ def describe(exc: BaseException) -> tuple[str, int]:
     if isinstance(exc, OSError):
         return _os_message(exc)
     if type(exc).__module__.startswith("aiokafka"):
-        return (
-            f"Kafka: {exc or type(exc).__name__}; check SLAMON_KAFKA_BROKERS and that "
-            "the brokers are up",
-            EXIT_RUNTIME,
-        )
+        return _kafka_message(exc), EXIT_RUNTIME
     return (
         f"unexpected {type(exc).__name__}: {exc} (a bug: run again with "
         f"{DEBUG_ENV_VAR}=1 for the traceback and report it)",
@@ -75,6 +71,16 @@ def _typer_message(exc: typer.TyperException) -> str:
     if ctx is not None and getattr(exc, "exit_code", None) == EXIT_USAGE:
         message += f" (see '{ctx.command_path} --help')"
     return message
+
+
+def _kafka_message(exc: BaseException) -> str:
+    """A Kafka client error that escaped the command's own translation."""
+    if type(exc).__name__ == "KafkaConnectionError":
+        return (
+            "cannot reach the Kafka brokers: check that they are up and that "
+            "SLAMON_KAFKA_BROKERS names them"
+        )
+    return f"Kafka failed the request: {type(exc).__name__} {exc}"
 
 
 def _os_message(exc: OSError) -> tuple[str, int]:

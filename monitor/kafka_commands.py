@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -49,16 +50,30 @@ class NoBrokersError(UsageError):
 
 @contextlib.contextmanager
 def kafka_failures(settings: Settings) -> Iterator[None]:
-    """Turn a Kafka client error (brokers unreachable, request timed out) into one line."""
-    from aiokafka.errors import KafkaError
+    """Turn a Kafka client error (brokers unreachable, request timed out) into one line.
 
+    aiokafka also logs each failed connection attempt; a short-lived command says it
+    once, in its own error, so those records are held back while it runs.
+    """
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
+    servers = settings.bootstrap_servers
     try:
         yield
+    except KafkaConnectionError as exc:
+        raise RuntimeFailureError(
+            f"cannot reach the Kafka brokers at {servers}: check that they are up and that "
+            "SLAMON_KAFKA_BROKERS names them"
+        ) from exc
     except KafkaError as exc:
         raise RuntimeFailureError(
-            f"cannot use the Kafka brokers at {settings.bootstrap_servers}: "
-            f"{exc or type(exc).__name__}; check that they are up and SLAMON_KAFKA_BROKERS"
+            f"Kafka at {servers} failed the request: {type(exc).__name__} {exc}"
         ) from exc
+    finally:
+        client_log.setLevel(level)
 
 
 def require_brokers(settings: Settings) -> Settings:
@@ -109,15 +124,27 @@ def simulate_to_kafka(
     span = timedelta(hours=hours)
     events = simulate(agreements, start=start, duration=span, seed=seed)
     pace = f"{speed:g}x real time" if speed else "as fast as possible"
-    console.print(
-        f"publishing simulated traffic for {len(agreements)} contract(s) from "
-        f"{start.isoformat()} ({hours:g} h, {pace}) to {settings.bootstrap_servers}; "
-        "Ctrl-C stops"
-    )
+    announced = False
+
+    def announce() -> None:
+        """Said once the brokers took the first event, so a failure is the only line."""
+        nonlocal announced
+        if not announced:
+            announced = True
+            console.print(
+                f"publishing simulated traffic for {len(agreements)} contract(s) from "
+                f"{start.isoformat()} ({hours:g} h, {pace}) to {settings.bootstrap_servers}; "
+                "Ctrl-C stops"
+            )
 
     async def run() -> LiveStats:
         stop = asyncio.Event()
         with stop_on_sigint(stop), _sim_progress(console, span.total_seconds()) as show:
+
+            def on_sent(stats: LiveStats) -> None:
+                announce()
+                show(stats, start.timestamp())
+
             return await publish_live(
                 events,
                 settings,
@@ -125,11 +152,12 @@ def simulate_to_kafka(
                 speed=speed,
                 max_wall_s=max_wall_s,
                 stop=stop,
-                on_sent=lambda stats: show(stats, start.timestamp()),
+                on_sent=on_sent,
             )
 
     with kafka_failures(settings):
         stats = asyncio.run(run())
+    announce()
     reached = datetime.fromtimestamp(stats.sim_time, UTC).isoformat() if stats.sim_time else "-"
     why = "end of the simulated span" if stats.finished else "stopped"
     console.print(
