@@ -40,14 +40,16 @@ app.add_typer(notify_app)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)
 out = Console()
 
-EXIT_INVALID_RULES = 2
 SIMULATE_FILE_START = "2026-11-16T00:00:00Z"
 
 RulesOption = Annotated[
     Path, typer.Option(help="Agreement files folder (or one file)", callback=existing_path)
 ]
 EventsArgument = Annotated[
-    Path, typer.Argument(help="Events file, one JSON event per line", callback=existing_file)
+    Path,
+    typer.Argument(
+        metavar="EVENTS", help="Events file, one JSON event per line", callback=existing_file
+    ),
 ]
 LatenessOption = Annotated[
     float, typer.Option(help="Allowed lateness, seconds (>= 0)", callback=at_least(0))
@@ -93,10 +95,15 @@ def _root(
 @app.command()
 def validate(
     paths: Annotated[
-        list[Path] | None, typer.Argument(help="Agreement files or folders (default: rules/)")
+        list[Path] | None,
+        typer.Argument(metavar="PATH", help="Agreement files or folders (default: rules/)"),
     ] = None,
 ) -> None:
-    """Check agreement files; print file:line: field: message per problem; exit 2 on error."""
+    """Check agreement files; one line per problem, exit 2 on any.
+
+    Prints file:line: field: message per problem on stdout (or an ok line naming
+    the spec version read, slamon/v1), and a one-line count on stderr.
+    """
     from monitor.rulespec.loader import load_rules
     from monitor.rulespec.v1 import VERSION
 
@@ -104,8 +111,9 @@ def validate(
     for problem in problems:
         print(problem)
     if problems:
-        print(f"{len(problems)} problem(s) in the agreement files (read as {VERSION})")
-        raise typer.Exit(EXIT_INVALID_RULES)
+        raise UsageError(
+            f"{len(problems)} problem(s) in the agreement files (checked against {VERSION})"
+        )
     print(f"ok: {len(agreements)} agreement(s) valid ({VERSION})")
 
 
@@ -137,7 +145,10 @@ def replay(
     ] = None,
     lateness: LatenessOption = 60.0,
 ) -> None:
-    """Run the engine over a file in event time; write alerts and the report."""
+    """Run the engine over an events file; write alerts and the report.
+
+    Event time only; at the end of input, event time is flushed (to --until if given).
+    """
     from monitor.replay import read_lines, write_alert
     from monitor.replay import replay as run_replay
     from monitor.views import objective_table
@@ -208,7 +219,10 @@ def simulate(
         typer.Option(help="--kafka: stop after this many wall seconds", callback=greater_than(0)),
     ] = None,
 ) -> None:
-    """Realistic synthetic traffic for the agreements in rules/, to a file or live to Kafka."""
+    """Synthetic traffic for the rules/ agreements, to a file or Kafka.
+
+    A queueing model with peaks and staffing gaps; the same seed gives the same traffic.
+    """
     from monitor.kafka_commands import parse_start, simulate_to_kafka
     from monitor.simulate import simulate as generate
     from monitor.simulate import write_jsonl
@@ -247,7 +261,9 @@ def produce(
         ),
     ] = False,
 ) -> None:
-    """Publish a JSONL file to the event topics, keyed by contract_id (brokers from settings).
+    """Publish an events file to the event topics, keyed by contract.
+
+    Brokers come from settings (SLAMON_KAFKA_BROKERS or the config file).
 
     Lines that cannot be routed go to the dead-letter topic with their reason; the
     command then exits 1 with a count per reason, unless --allow-invalid.
@@ -297,7 +313,10 @@ def demo(
         bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
     ] = False,
 ) -> None:
-    """Live: broker (embedded unless configured), simulator, worker and a live view."""
+    """Live demo: broker, simulator, worker and a live objective view.
+
+    The broker is embedded unless one is configured; --offline needs no Kafka.
+    """
     if offline:
         _offline_demo(rules, hours, seed, out)
         return
@@ -350,7 +369,10 @@ def run(
         typer.Option(help="Settings file (.toml/.yaml)", callback=_optional_file),
     ] = None,
 ) -> None:
-    """A live worker: events from Kafka in, alerts out, /metrics served; Ctrl-C stops it."""
+    """A live worker: events in, alerts out, /metrics; Ctrl-C stops it.
+
+    Brokers from settings, else an embedded broker (with a warning).
+    """
     from monitor.settings import Settings
     from monitor.stream.worker import run_standalone
 
@@ -376,7 +398,9 @@ def report(
     events: Annotated[
         Path | None,
         typer.Argument(
-            help="Events file, one JSON event per line (or --kafka)", callback=_optional_file
+            metavar="EVENTS",
+            help="Events file, one JSON event per line (or --kafka)",
+            callback=_optional_file,
         ),
     ] = None,
     rules: RulesOption = Path("rules"),
@@ -426,7 +450,10 @@ def report(
         ),
     ] = 31.0,
 ) -> None:
-    """Monthly (or --from/--to) SLA report per contract: JSON, CSV and HTML with credits."""
+    """SLA report per contract and month: JSON, CSV, HTML with credits.
+
+    A calendar month (--period) or a range (--from/--to), from a file or --kafka.
+    """
     from monitor.replay import read_lines
     from monitor.reporting.credits import CreditTerms
     from monitor.reporting.run import build_reports, write_outputs
