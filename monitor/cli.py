@@ -63,20 +63,11 @@ def _optional_file(path: Path | None) -> Path | None:
 SeedOption = Annotated[int, typer.Option(min=0, help="Random seed (same seed, same traffic)")]
 
 
-def _version() -> str:
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("slamon")
-    except PackageNotFoundError:  # running from a source tree that was never installed
-        from monitor import __version__
-
-        return __version__
-
-
 def _print_version(value: bool) -> None:
     if value:
-        print(f"slamon {_version()}")
+        from monitor.version import slamon_version
+
+        print(f"slamon {slamon_version()}")
         raise typer.Exit()
 
 
