@@ -87,9 +87,13 @@ def parse_start(text: str, *, now: datetime | None = None) -> datetime:
     if text.strip().lower() == "now":
         moment = now or datetime.now(UTC)
         return moment.replace(second=0, microsecond=0)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    example = "e.g. 2026-11-20T18:00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 instant or 'now', {example}") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{text!r} needs an offset, e.g. 2026-11-20T18:00:00Z")
+        raise ValueError(f"{text!r} needs an offset, {example}")
     return moment
 
 
