@@ -20,6 +20,7 @@ from monitor.cli_options import (
     existing_file,
     existing_path,
     greater_than,
+    output_folder,
     parse_instant,
     writable_file,
 )
@@ -299,7 +300,9 @@ def demo(
         str | None,
         typer.Option(help="Simulated start, RFC 3339 [default: next weekday 01:00 UTC]"),
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the demo's files")] = Path("out/demo"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the demo's files", callback=output_folder)
+    ] = Path("out/demo"),
     offline: Annotated[
         bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
     ] = False,
@@ -407,7 +410,9 @@ def report(
     to: Annotated[
         str | None, typer.Option(help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)")
     ] = None,
-    out: Annotated[Path, typer.Option(help="Folder for the report files")] = Path("out/report"),
+    out: Annotated[
+        Path, typer.Option(help="Folder for the report files", callback=output_folder)
+    ] = Path("out/report"),
     monthly_fee: Annotated[
         float | None,
         typer.Option(

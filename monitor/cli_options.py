@@ -23,6 +23,7 @@ __all__ = [
     "existing_file",
     "existing_path",
     "greater_than",
+    "output_folder",
     "parse_instant",
     "writable_file",
 ]
@@ -99,6 +100,13 @@ def writable_file(path: Path | None) -> Path | None:
     folder = path.parent
     if not folder.is_dir():
         raise typer.BadParameter(f"the folder {folder}/ does not exist; create it first")
+    return path
+
+
+def output_folder(path: Path) -> Path:
+    """A folder the command writes into (created if missing), so not an existing file."""
+    if path.exists() and not path.is_dir():
+        raise typer.BadParameter(f"{path} is a file; give a folder")
     return path
 
 

@@ -133,6 +133,10 @@ def _cases() -> dict[str, Case]:
         "report an unknown contract": Case(
             ["report", events, *rules, *month, "--contract", "nobody"], "no agreement for nobody"
         ),
+        "report --out onto a file": Case(
+            ["report", events, *month, "--out", events], "is a file; give a folder"
+        ),
+        "demo --out onto a file": Case(["demo", "--out", events], "is a file; give a folder"),
         "report into a missing rules folder": Case(
             ["report", events, *month, "--rules", "{tmp}/no-rules"], "no such file or folder"
         ),
