@@ -44,7 +44,10 @@ out = Console()
 SIMULATE_FILE_START = "2026-11-16T00:00:00Z"
 
 RulesOption = Annotated[
-    Path, typer.Option(help="Agreement files folder (or one file)", callback=existing_path)
+    Path,
+    typer.Option(
+        metavar="PATH", help="Agreement files folder (or one file)", callback=existing_path
+    ),
 ]
 EventsArgument = Annotated[
     Path,
@@ -53,7 +56,8 @@ EventsArgument = Annotated[
     ),
 ]
 LatenessOption = Annotated[
-    float, typer.Option(help="Allowed lateness, seconds (>= 0)", callback=at_least(0))
+    float,
+    typer.Option(metavar="SECONDS", help="Allowed lateness, seconds (>= 0)", callback=at_least(0)),
 ]
 
 
@@ -61,7 +65,9 @@ def _optional_file(path: Path | None) -> Path | None:
     return None if path is None else existing_file(path)
 
 
-SeedOption = Annotated[int, typer.Option(min=0, help="Random seed (same seed, same traffic)")]
+SeedOption = Annotated[
+    int, typer.Option(metavar="N", min=0, help="Random seed (same seed, same traffic)")
+]
 
 
 def _print_version(value: bool) -> None:
@@ -127,13 +133,22 @@ def replay(
     events: EventsArgument,
     rules: RulesOption = Path("rules"),
     alerts: Annotated[
-        Path | None, typer.Option(help="Write alert state changes (JSONL)", callback=writable_file)
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Write alert state changes (JSONL)", callback=writable_file
+        ),
     ] = None,
     report: Annotated[
-        Path | None, typer.Option(help="Write the objective report (JSON)", callback=writable_file)
+        Path | None,
+        typer.Option(
+            metavar="FILE", help="Write the objective report (JSON)", callback=writable_file
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option(help="Flush event time to this RFC 3339 instant at the end")
+        str | None,
+        typer.Option(
+            metavar="RFC3339", help="Flush event time to this RFC 3339 instant at the end"
+        ),
     ] = None,
     lateness: LatenessOption = 60.0,
 ) -> None:
@@ -182,18 +197,22 @@ def replay(
 @app.command()
 def simulate(
     out: Annotated[
-        Path, typer.Option(help="Write events here (JSONL)", callback=writable_file)
+        Path, typer.Option(metavar="FILE", help="Write events here (JSONL)", callback=writable_file)
     ] = Path("events.jsonl"),
     rules: RulesOption = Path("rules"),
     start: Annotated[
         str | None,
         typer.Option(
+            metavar="RFC3339|now",
             help=f"Simulated start, RFC 3339 or 'now' [default: {SIMULATE_FILE_START} "
-            "to a file, now with --kafka]"
+            "to a file, now with --kafka]",
         ),
     ] = None,
     hours: Annotated[
-        float, typer.Option(help="Simulated duration in hours (> 0)", callback=greater_than(0))
+        float,
+        typer.Option(
+            metavar="HOURS", help="Simulated duration in hours (> 0)", callback=greater_than(0)
+        ),
     ] = 24.0,
     seed: SeedOption = 1,
     kafka: Annotated[
@@ -202,13 +221,18 @@ def simulate(
     speed: Annotated[
         float,
         typer.Option(
+            metavar="N",
             help="--kafka: simulated seconds per wall second (0 = no pacing)",
             callback=at_least(0),
         ),
     ] = 1.0,
     duration: Annotated[
         float | None,
-        typer.Option(help="--kafka: stop after this many wall seconds", callback=greater_than(0)),
+        typer.Option(
+            metavar="SECONDS",
+            help="--kafka: stop after this many wall seconds",
+            callback=greater_than(0),
+        ),
     ] = None,
 ) -> None:
     """Synthetic traffic for the rules/ agreements, to a file or Kafka.
@@ -283,25 +307,32 @@ def demo(
     duration: Annotated[
         float | None,
         typer.Option(
-            help="Stop after this many seconds (default: Ctrl-C)", callback=greater_than(0)
+            metavar="SECONDS",
+            help="Stop after this many seconds (default: Ctrl-C)",
+            callback=greater_than(0),
         ),
     ] = None,
     speed: Annotated[
         float,
         typer.Option(
-            help="Simulated seconds per wall second (0 = no pacing)", callback=at_least(0)
+            metavar="N",
+            help="Simulated seconds per wall second (0 = no pacing)",
+            callback=at_least(0),
         ),
     ] = 360.0,
     hours: Annotated[
-        float, typer.Option(help="Simulated hours (> 0)", callback=greater_than(0))
+        float, typer.Option(metavar="HOURS", help="Simulated hours (> 0)", callback=greater_than(0))
     ] = 24.0,
     seed: SeedOption = 1,
     start: Annotated[
         str | None,
-        typer.Option(help="Simulated start, RFC 3339 [default: next weekday 01:00 UTC]"),
+        typer.Option(
+            metavar="RFC3339", help="Simulated start, RFC 3339 [default: next weekday 01:00 UTC]"
+        ),
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Folder for the demo's files", callback=output_folder)
+        Path,
+        typer.Option(metavar="DIR", help="Folder for the demo's files", callback=output_folder),
     ] = Path("out/demo"),
     offline: Annotated[
         bool, typer.Option("--offline", help="No Kafka: simulate a file and replay it")
@@ -355,12 +386,14 @@ def run(
     rules: Annotated[
         Path | None,
         typer.Option(
-            help="Agreement files folder (default: settings rules_dir)", callback=existing_path
+            metavar="DIR",
+            help="Agreement files folder (default: settings rules_dir)",
+            callback=existing_path,
         ),
     ] = None,
     config: Annotated[
         Path | None,
-        typer.Option(help="Settings file (.toml/.yaml)", callback=_optional_file),
+        typer.Option(metavar="FILE", help="Settings file (.toml/.yaml)", callback=_optional_file),
     ] = None,
 ) -> None:
     """A live worker: events in, alerts out, /metrics; Ctrl-C stops it.
@@ -399,40 +432,55 @@ def report(
     ] = None,
     rules: RulesOption = Path("rules"),
     contract: Annotated[
-        list[str] | None, typer.Option(help="Contract id (repeatable; default: every agreement)")
+        list[str] | None,
+        typer.Option(metavar="ID", help="Contract id (repeatable; default: every agreement)"),
     ] = None,
     period: Annotated[
-        str | None, typer.Option(help="Calendar month YYYY-MM in the contract's time zone")
+        str | None,
+        typer.Option(metavar="YYYY-MM", help="Calendar month YYYY-MM in the contract's time zone"),
     ] = None,
     from_: Annotated[
-        str | None, typer.Option("--from", help="Range start: YYYY-MM-DD (local) or RFC 3339")
+        str | None,
+        typer.Option("--from", metavar="DATE", help="Range start: YYYY-MM-DD (local) or RFC 3339"),
     ] = None,
     to: Annotated[
-        str | None, typer.Option(help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)")
+        str | None,
+        typer.Option(
+            metavar="DATE", help="Range end: YYYY-MM-DD (inclusive) or RFC 3339 (exclusive)"
+        ),
     ] = None,
     out: Annotated[
-        Path, typer.Option(help="Folder for the report files", callback=output_folder)
+        Path,
+        typer.Option(metavar="DIR", help="Folder for the report files", callback=output_folder),
     ] = Path("out/report"),
     monthly_fee: Annotated[
         float | None,
         typer.Option(
+            metavar="AMOUNT",
             help="Monthly fee (> 0, with --currency), to state credits as an amount",
             callback=greater_than(0),
         ),
     ] = None,
     currency: Annotated[
-        str, typer.Option(help="Currency of the monthly fee, e.g. USD (needs --monthly-fee)")
+        str,
+        typer.Option(
+            metavar="CODE", help="Currency of the monthly fee, e.g. USD (needs --monthly-fee)"
+        ),
     ] = "",
     credit_cap: Annotated[
         float,
         typer.Option(
+            metavar="PERCENT",
             help="Cap on the month's total credits, percent of the fee (0-100)",
             callback=between(0, 100),
         ),
     ] = 100.0,
     until: Annotated[
         str | None,
-        typer.Option(help="Flush event time to this RFC 3339 instant (e.g. the period's end)"),
+        typer.Option(
+            metavar="RFC3339",
+            help="Flush event time to this RFC 3339 instant (e.g. the period's end)",
+        ),
     ] = None,
     lateness: LatenessOption = 60.0,
     kafka: Annotated[
@@ -441,6 +489,7 @@ def report(
     lookback_days: Annotated[
         float,
         typer.Option(
+            metavar="DAYS",
             help="--kafka: also read this many days before the period (>= 0)",
             callback=at_least(0),
         ),
