@@ -1,4 +1,4 @@
-"""Every Prometheus metric slamon exports (DESIGN.md §6): one place, one registry.
+"""Every Prometheus metric slamon exports: one place, one registry.
 
 The names and labels here are a public contract: deploy/ (Grafana dashboard,
 Prometheus rules) is built on exactly these. Labels are contract, objective,

@@ -67,7 +67,7 @@ class ConfigFileError(SettingsError):
 
 
 class Topics(BaseModel):
-    """Kafka topic names; the input topics are a public contract (DESIGN.md §1)."""
+    """Kafka topic names; the input topics are a public contract (docs/design.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 

@@ -1,4 +1,4 @@
-"""The metric contract: names, labels and help text (DESIGN.md §6)."""
+"""The metric contract: names, labels and help text."""
 
 from __future__ import annotations
 
