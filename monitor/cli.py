@@ -321,7 +321,9 @@ def report(
 
     if (events is None) == (not kafka):
         raise typer.BadParameter("give an events file or --kafka (not both)", param_hint="EVENTS")
-    agreements = _select(_load_or_exit(rules), contract)
+    known = _load_or_exit(rules)
+    agreements = _select(known, contract)
+    out_of_scope = {a.contract_id for a in known} - {a.contract_id for a in agreements}
     period_of = _period_of(period, from_, to)
     terms = CreditTerms(monthly_fee, currency, credit_cap)
     if events is None:
@@ -334,6 +336,7 @@ def report(
             lateness=lateness,
             until=_parse_instant(until),
             source=source,
+            out_of_scope=out_of_scope,
         )
     else:
         with _byte_progress(events, "reporting") as advance:
@@ -345,6 +348,7 @@ def report(
                 lateness=lateness,
                 until=_parse_instant(until),
                 source={"kind": "file", "path": str(events)},
+                out_of_scope=out_of_scope,
             )
     for path in write_outputs(run, out):
         print(path)
