@@ -165,8 +165,8 @@ class _Page:
                 f'<span class="clause">{escape(self.t.kind(o.kind))}'
                 f"{' · ' + escape(o.clause) if o.clause else ''}</span></td>"
                 f'<td class="num">{_value(o, o.value)}</td>'
-                f'<td class="num">{escape(o.comparator)} {_value(o, o.target)}</td>'
-                f'<td class="num">{_margin(o)}</td>'
+                f'<td class="num">{escape(_comparator(o))} {_round_value(o, o.target)}</td>'
+                f'<td class="num">{escape(self.margin(o))}</td>'
                 f'<td class="num">{escape(self.samples(o, o.samples))}</td>'
                 f'<td class="num">{o.breaches:,}</td>'
                 f"<td>{self.verdict(o.met)}</td></tr>"
@@ -246,6 +246,7 @@ class _Page:
                     higher_is_better=o.comparator in (">=", ">"),
                     fmt=_formatter(o),
                     label=f"hour of day {o.id}",
+                    words=self.t,
                 )
             )
         if not maps:
@@ -297,7 +298,7 @@ class _Page:
         )
 
     def late_by(self, late_s: float | None, still_open: bool) -> str:
-        late = _duration(late_s)
+        late = self.duration(late_s)
         return self.t.html("{value} (open)", value=late) if still_open else escape(late)
 
     def availability(self) -> str:
@@ -311,7 +312,7 @@ class _Page:
             parts.append(
                 f"<h3>{escape(a.objective_id)} · {escape(a.service)} · "
                 f"{_value(objective, objective.value)} "
-                f"({self.t.html('{down} down', down=_duration(a.downtime_s))})</h3>"
+                f"({self.t.html('{down} down', down=self.duration(a.downtime_s))})</h3>"
             )
             parts.append(
                 timeline(
@@ -321,6 +322,7 @@ class _Page:
                     down_states=down,
                     local=r.period.local,
                     label=f"availability timeline {a.objective_id}",
+                    words=self.t,
                 )
             )
             if a.outages:
@@ -331,7 +333,7 @@ class _Page:
                         if o.ongoing
                         else self.local(o.end)
                     )
-                    + f'</td><td class="num">{_duration(o.duration_s)}</td></tr>'
+                    + f'</td><td class="num">{self.duration(o.duration_s)}</td></tr>'
                     for o in a.outages
                 )
                 parts.append(
@@ -406,6 +408,31 @@ class _Page:
         )
         return f"<footer>{made} {provenance}</footer>"
 
+    def margin(self, o: ObjectiveResult) -> str:
+        """Distance to the target, in percentage points for ratios."""
+        if o.margin is None:
+            return "–"
+        sign = "+" if o.margin >= 0 else "−"
+        if o.unit == "seconds":
+            return f"{sign}{abs(o.margin):.1f} s"
+        return self.t("{value} pp", value=f"{sign}{abs(o.margin) * 100:.2f}")
+
+    def duration(self, seconds: float | None) -> str:
+        """A span in its two largest units: ``1d 9h``, ``2h 05m``, ``40m 18s``."""
+        if seconds is None:
+            return "–"
+        total = round(seconds)
+        days, rest = divmod(total, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        if days:
+            return self.t("{days}d {hours}h", days=days, hours=hours)
+        if hours:
+            return self.t("{hours}h {minutes}m", hours=hours, minutes=f"{minutes:02d}")
+        if minutes:
+            return self.t("{minutes}m {seconds}s", minutes=minutes, seconds=f"{secs:02d}")
+        return self.t("{seconds}s", seconds=secs)
+
 
 def _clause_line(clause: str) -> str:
     return f'<br><span class="clause">{escape(clause)}</span>' if clause else ""
@@ -434,28 +461,3 @@ def _value(o: ObjectiveResult, value: float | None) -> str:
     if o.unit == "seconds":
         return f"{value:.1f} s"
     return f"{value * 100:.2f}%"
-
-
-def _margin(o: ObjectiveResult) -> str:
-    if o.margin is None:
-        return "–"
-    sign = "+" if o.margin >= 0 else "−"
-    if o.unit == "seconds":
-        return f"{sign}{abs(o.margin):.1f} s"
-    return f"{sign}{abs(o.margin) * 100:.2f} pp"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    total = round(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

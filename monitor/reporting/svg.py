@@ -6,7 +6,7 @@ import math
 from collections.abc import Callable, Sequence
 from datetime import datetime
 from html import escape
-from typing import Final
+from typing import Final, Protocol
 
 from monitor.reporting.model import DailyPoint, HourCell, Segment
 
@@ -18,6 +18,16 @@ LINE: Final = "#0969da"
 INK: Final = "#57606a"
 
 Format = Callable[[float], str]
+
+
+class Words(Protocol):
+    """Puts a chart's fixed words in the page's language (``Texts`` does)."""
+
+    def __call__(self, english: str, /, **fields: object) -> str: ...
+
+
+def english(text: str, /, **fields: object) -> str:
+    return text.format(**fields) if fields else text
 
 
 def _num(value: float) -> str:
@@ -157,6 +167,7 @@ def heat_map(
     higher_is_better: bool,
     fmt: Format,
     label: str,
+    words: Words = english,
 ) -> str:
     """Days down, hours of the day across; green when the hour met the target, red when not."""
     by_key = {(c.day, c.hour): c for c in cells}
@@ -176,13 +187,14 @@ def heat_map(
         )
         for hour in range(24):
             cell = by_key.get((day, hour))
-            colour, opacity, tip = NONE, 1.0, f"{day} {hour:02d}:00: no calls"
+            colour, opacity, tip = NONE, 1.0, f"{day} {hour:02d}:00: {words('no calls')}"
             if cell is not None and cell.value is not None:
                 met = cell.value >= target if higher_is_better else cell.value <= target
                 distance = abs(cell.value - target) / (abs(target) or 1.0)
                 colour = GOOD if met else BAD
                 opacity = 0.35 + 0.65 * min(1.0, distance * 4)
-                tip = f"{day} {hour:02d}:00: {fmt(cell.value)} ({cell.samples} calls)"
+                calls = words("{count} calls", count=cell.samples)
+                tip = f"{day} {hour:02d}:00: {fmt(cell.value)} ({calls})"
             parts.append(
                 f'<rect class="cell" x="{left + hour * cell_w}" y="{y}" width="{cell_w - 1}" '
                 f'height="{cell_h - 1}" fill="{colour}" fill-opacity="{opacity:.2f}">'
@@ -201,6 +213,7 @@ def timeline(
     local: Callable[[float], datetime],
     label: str,
     width: int = 680,
+    words: Words = english,
 ) -> str:
     """The service's status across the period; grey where there is no data."""
     left, right, bar_y, bar_h = 24, 24, 8, 26
@@ -214,7 +227,7 @@ def timeline(
     parts = [
         _open(width, height, label),
         f'<rect x="{left}" y="{bar_y}" width="{plot_w}" height="{bar_h}" fill="{NONE}">'
-        "<title>no data</title></rect>",
+        f"<title>{escape(words('no data'))}</title></rect>",
     ]
     # outages last: a few minutes down is drawn wider than it is and must stay on top
     for segment in sorted(segments, key=lambda segment: segment.status != "up"):
@@ -224,7 +237,7 @@ def timeline(
         x0, x1 = x(segment.start), x(segment.end)
         min_width = 3.0 if colour != GOOD else 0.5
         tip = (
-            f"{segment.status}: {local(segment.start):%Y-%m-%d %H:%M} – "
+            f"{words(segment.status)}: {local(segment.start):%Y-%m-%d %H:%M} – "
             f"{local(segment.end):%Y-%m-%d %H:%M}"
         )
         parts.append(

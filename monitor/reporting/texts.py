@@ -33,6 +33,11 @@ ZH: Final[dict[str, str]] = {
     "not owed": "无需赔付",
     "not measured": "未计量",
     "partial period": "数据不完整",
+    "up": "正常",
+    "down": "中断",
+    "degraded": "降级",
+    "no calls": "无来电",
+    "{count} calls": "{count} 通来电",
     # objective kinds, as ``kind_name`` words them
     "service level": "服务水平",
     "average speed of answer": "平均应答速度",
@@ -70,6 +75,11 @@ ZH: Final[dict[str, str]] = {
     "credit": "赔偿比例",
     "status": "状态",
     # values and notes
+    "{value} pp": "{value} 个百分点",
+    "{days}d {hours}h": "{days}天{hours}小时",
+    "{hours}h {minutes}m": "{hours}小时{minutes}分",
+    "{minutes}m {seconds}s": "{minutes}分{seconds}秒",
+    "{seconds}s": "{seconds}秒",
     "{hours} h": "{hours} 小时",
     "{value} (open)": "{value}(未关闭)",
     "{end} (ongoing)": "{end}(持续中)",
@@ -115,7 +125,7 @@ class Texts:
 
     zh: bool
 
-    def __call__(self, english: str, **fields: object) -> str:
+    def __call__(self, english: str, /, **fields: object) -> str:
         """The plain text of ``english`` in the page's language, fields filled in."""
         template = ZH.get(english, english) if self.zh else english
         return template.format(**fields) if fields else template

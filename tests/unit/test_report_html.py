@@ -14,13 +14,13 @@ from typer.testing import CliRunner
 
 from monitor.cli import app
 from monitor.domain.agreement import ALL_KINDS
-from monitor.reporting import render_html
+from monitor.reporting import render_html, svg
 from monitor.reporting.credits import CreditStatus
 from monitor.reporting.texts import ZH, kind_name
 from tests.unit.test_report_cli import EVENTS, RULES
 
-#: The calls of ``render_html`` whose first argument is English text to translate.
-TEXT_CALLS = frozenset({"t", "html", "heading", "h2", "head"})
+#: The calls whose first argument is English text to translate (``head``: every argument).
+TEXT_CALLS = frozenset({"t", "html", "heading", "h2", "head", "words"})
 ENGLISH_WORDS = re.compile(
     r"\b(met|missed|no data|owed|not owed|not measured|partial period|Provisional|samples|"
     r"target|Total|capped|monthly fee|open|ongoing|down|objective|queue|deadline|"
@@ -36,15 +36,23 @@ objectives:
 
 
 def _english_texts() -> set[str]:
-    """Every string literal the page passes to its translating helpers."""
-    tree = ast.parse(Path(render_html.__file__).read_text("utf-8"))
+    """Every string literal the page and its charts pass to their translating helpers."""
+    found: set[str] = set()
+    for module in (render_html, svg):
+        found |= _texts_in(ast.parse(Path(module.__file__ or "").read_text("utf-8")))
+    return found
+
+
+def _texts_in(tree: ast.AST) -> set[str]:
     found: set[str] = set()
     for node in ast.walk(tree):
-        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+        if not isinstance(node, ast.Call):
             continue
-        if node.func.attr not in TEXT_CALLS:
+        func = node.func
+        name = func.attr if isinstance(func, ast.Attribute) else getattr(func, "id", "")
+        if name not in TEXT_CALLS:
             continue
-        names = node.args if node.func.attr == "head" else node.args[:1]
+        names = node.args if name == "head" else node.args[:1]
         for arg in names:
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str) and arg.value:
                 found.add(arg.value.removeprefix("#"))
@@ -53,12 +61,13 @@ def _english_texts() -> set[str]:
 
 def test_every_text_of_the_page_has_a_chinese_translation() -> None:
     texts = _english_texts()
-    assert {"Total owed", "samples", "No outage in this period."} <= texts  # the scan works
+    assert {"Total owed", "samples", "no calls", "{count} calls"} <= texts  # the scan works
     assert sorted(texts - ZH.keys()) == []
 
 
-def test_every_objective_kind_and_credit_status_has_a_chinese_name() -> None:
-    words = {kind_name(kind) for kind in ALL_KINDS} | set(get_args(CreditStatus))
+def test_every_objective_kind_service_status_and_credit_status_has_a_chinese_name() -> None:
+    services = {"up", "down", "degraded"}
+    words = {kind_name(kind) for kind in ALL_KINDS} | set(get_args(CreditStatus)) | services
     assert sorted(words - ZH.keys()) == []
 
 
