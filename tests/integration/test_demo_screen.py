@@ -1,6 +1,6 @@
 """`slamon demo` in a real 80x24 terminal (tmux): every objective's status is readable.
 
-The demo runs in a detached tmux session of its own server (``tmux -L``) at 80
+The demo runs in a detached tmux session of its own server (``tmux -S``) at 80
 columns and 24 lines; the test reads the screen with ``capture-pane`` twice a
 second until every objective of the rules/ agreements has been seen on some page
 of the objective table with a whole status word, then stops the demo with Ctrl-C
@@ -10,11 +10,13 @@ installs the Debian package ``tmux``).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -29,20 +31,22 @@ WIDTH, HEIGHT = 80, 24
 STATUSES = frozenset({"ok", "RISK", "BREACH", "-"})
 SEE_ALL_WITHIN_S = 120.0
 EXIT_WITHIN_S = 60.0
+EXIT_MARKER = "demo-exit="
 
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 
 class Terminal:
-    """One tmux server and session of ``WIDTH`` x ``HEIGHT`` running a command."""
+    """One tmux server (socket ``socket``) and session of ``WIDTH`` x ``HEIGHT``."""
 
-    def __init__(self, tmux: str, name: str) -> None:
+    def __init__(self, tmux: str, socket: Path) -> None:
         self.tmux = tmux
-        self.name = name
+        self.socket = socket
+        self.name = "slamon-demo"
 
     def run(self, *args: str, env: dict[str, str] | None = None) -> str:
         done = subprocess.run(
-            [self.tmux, "-L", self.name, "-f", os.devnull, *args],
+            [self.tmux, "-S", str(self.socket), "-f", os.devnull, *args],
             capture_output=True,
             text=True,
             env=env,
@@ -62,19 +66,37 @@ class Terminal:
     def history(self) -> str:
         return self.run("capture-pane", "-p", "-S", "-", "-t", self.name)
 
+    def interrupt(self, marker: str, within_s: float) -> str:
+        """Ctrl-C, then the whole history once ``marker`` shows (or ``within_s`` passed)."""
+        history = self.history()
+        if marker not in history:
+            self.run("send-keys", "-t", self.name, "C-c")
+        deadline = time.monotonic() + within_s
+        while marker not in history and time.monotonic() < deadline:
+            time.sleep(0.5)
+            history = self.history()
+        return history
+
+    def stop(self) -> None:
+        """Let the demo stop what it started (Ctrl-C) before the server goes."""
+        with contextlib.suppress(subprocess.SubprocessError):
+            self.interrupt(EXIT_MARKER, EXIT_WITHIN_S)
+        with contextlib.suppress(subprocess.SubprocessError):
+            self.run("kill-server")
+
 
 @pytest.fixture
-def terminal(tmp_path: Path) -> Iterator[Terminal]:
+def terminal() -> Iterator[Terminal]:
     tmux = shutil.which("tmux")
     if tmux is None:
         pytest.skip("the 80x24 screen test needs tmux (apt: tmux)")
-    term = Terminal(tmux, f"slamon-test-{os.getpid()}-{tmp_path.name}")
+    folder = Path(tempfile.mkdtemp(prefix="slamon-tmux-"))  # short: a socket path is limited
+    term = Terminal(tmux, folder / "socket")
     try:
         yield term
     finally:
-        subprocess.run(
-            [tmux, "-L", term.name, "kill-server"], capture_output=True, timeout=10, check=False
-        )
+        term.stop()
+        shutil.rmtree(folder, ignore_errors=True)
 
 
 def _env() -> dict[str, str]:
@@ -119,7 +141,9 @@ def test_every_objective_status_is_readable_on_an_80x24_demo_screen(
     assert not problems
     wanted = {(a.contract_id, o.id) for a in agreements for o in a.objectives}
     demo = [sys.executable, "-m", "monitor.cli", "demo", "--duration", "150"]
-    command = f"{shlex.join([*demo, '--out', str(tmp_path / 'demo')])}; echo demo-exit=$?; sleep 60"
+    command = (
+        f"{shlex.join([*demo, '--out', str(tmp_path / 'demo')])}; echo {EXIT_MARKER}$?; sleep 60"
+    )
     terminal.start(command, _env())
 
     seen: dict[tuple[str, str], str] = {}
@@ -133,16 +157,13 @@ def test_every_objective_status_is_readable_on_an_80x24_demo_screen(
             for contract, objective in wanted:
                 if len(row) > 2 and row[2] == objective and _same_contract(row[1], contract):
                     seen[(contract, objective)] = row[0]
-        if "demo-exit=" in "\n".join(screen):
+        if EXIT_MARKER in "\n".join(screen):
             break
         time.sleep(0.5)
 
     assert sorted(wanted - seen.keys()) == [], terminal.history()[-3000:]
     assert len(pages) > 1, pages  # 34 objectives do not fit 24 lines: the pages turned
 
-    terminal.run("send-keys", "-t", terminal.name, "C-c")
-    deadline = time.monotonic() + EXIT_WITHIN_S
-    while "demo-exit=" not in (history := terminal.history()) and time.monotonic() < deadline:
-        time.sleep(0.5)
-    assert "demo-exit=0" in history, history[-3000:]
+    history = terminal.interrupt(EXIT_MARKER, EXIT_WITHIN_S)
+    assert f"{EXIT_MARKER}0" in history, history[-3000:]
     assert "demo ended (interrupted)" in history.replace("\n", " ")
