@@ -507,7 +507,9 @@ def report(
         raise typer.BadParameter("give an events file or --kafka (not both)", param_hint="EVENTS")
     flush_at = parse_instant(until, "--until")
     terms = CreditTerms(monthly_fee, _currency(monthly_fee, currency), credit_cap)
-    agreements = _select(_load_or_exit(rules), contract)
+    known = _load_or_exit(rules)
+    agreements = _select(known, contract)
+    out_of_scope = {a.contract_id for a in known} - {a.contract_id for a in agreements}
     period_of = _period_of(period, from_, to)
     if events is None:
         lines, source = _kafka_lines(agreements, period_of, lookback_days * 86400)
@@ -519,6 +521,7 @@ def report(
             lateness=lateness,
             until=flush_at,
             source=source,
+            out_of_scope=out_of_scope,
         )
     else:
         with _byte_progress(events, "reporting") as advance:
@@ -530,6 +533,7 @@ def report(
                 lateness=lateness,
                 until=flush_at,
                 source={"kind": "file", "path": str(events)},
+                out_of_scope=out_of_scope,
             )
     for path in write_outputs(run, out):
         print(path)
