@@ -77,12 +77,26 @@ def replay(
         str | None, typer.Option(help="Flush event time to this RFC 3339 instant at the end")
     ] = None,
     lateness: Annotated[float, typer.Option(help="Allowed lateness, seconds")] = 60.0,
+    max_future: Annotated[
+        float,
+        typer.Option(
+            "--max-future",
+            metavar="SECONDS",
+            help="Events dated further ahead of the wall clock are invalid (time_out_of_range)",
+        ),
+    ] = 86400.0,
 ) -> None:
     """Run the engine over a file in event time; write alerts and the report."""
-    from monitor.replay import read_lines, write_alert
+    import time
+
+    from monitor.replay import TimeRange, read_lines, write_alert
     from monitor.replay import replay as run_replay
     from monitor.views import objective_table
 
+    try:
+        time_range = TimeRange(now=time.time(), max_future_s=max_future)
+    except ValueError as exc:
+        raise typer.BadParameter(str(exc), param_hint="--max-future") from exc
     agreements = _load_or_exit(rules)
     flush_at = _parse_instant(until)
     alerts_handle = alerts.open("w", encoding="utf-8") if alerts else None
@@ -101,6 +115,7 @@ def replay(
                 lateness=lateness,
                 until=flush_at,
                 on_alert=on_alert,
+                time_range=time_range,
             )
     finally:
         if alerts_handle is not None:
