@@ -85,7 +85,8 @@ class ReplayResult:
         report["invalid_lines"] = [
             {"line": bad.line, "reason": bad.reason, "message": bad.message} for bad in self.invalid
         ]
-        report["watermark"] = self.engine.watermark
+        watermark = self.engine.watermark
+        report["watermark"] = watermark if math.isfinite(watermark) else None  # no event applied
         return report
 
 
@@ -270,24 +271,29 @@ def _without_bom(block: bytes, handle: IO[bytes]) -> bytes:
 class _PendingLine:
     """The pieces of one line spread over several blocks, kept up to the line limit."""
 
-    __slots__ = ("pieces", "size")
+    __slots__ = ("last_byte", "pieces", "size")
 
     def __init__(self) -> None:
         self.pieces: list[bytes] = []
         self.size = 0
+        self.last_byte = b""
 
     def add(self, piece: bytes) -> None:
         room = MAX_LINE_BYTES + 1 - self.size
         if room > 0:
             self.pieces.append(piece if len(piece) <= room else piece[:room])
-        self.size += len(piece)
+        if piece:
+            self.size += len(piece)
+            self.last_byte = piece[-1:]
 
     def take(self) -> bytes:
         line = b"".join(self.pieces)
-        size = self.size
+        cut = self.size > len(line)
+        size = self.size - 1 if cut and self.last_byte == b"\r" else self.size  # no line end
         self.pieces = []
         self.size = 0
-        return line if size == len(line) else CutLine(line, size)
+        self.last_byte = b""
+        return CutLine(line, size) if cut else line
 
 
 def _without_carriage_returns(lines: list[bytes]) -> list[bytes]:
