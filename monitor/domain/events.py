@@ -1,4 +1,4 @@
-"""Event schema v1 (DESIGN.md section 2) and the one parse function from raw bytes.
+"""Event schema v1 and the one parse function from raw bytes.
 
 The schema is one pydantic discriminated union of TypedDicts, validated strictly
 from JSON (no intermediate model objects: the engine reads the validated dict as

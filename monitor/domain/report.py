@@ -1,4 +1,4 @@
-"""The objective report (DESIGN.md section 5): the SLI of every objective over the input."""
+"""The objective report of `slamon replay --report`: the SLI of every objective over the input."""
 
 from __future__ import annotations
 
