@@ -191,3 +191,14 @@ def test_only_a_byte_order_mark_opening_the_file_is_dropped(
     path.write_bytes(content)
 
     assert list(read_lines(path)) == expected
+
+
+def test_a_bad_first_line_after_a_byte_order_mark_is_line_one(tmp_path: Path) -> None:
+    agreements, lines = simulated_hours()
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(UTF8_BOM + b"\n".join([b"{bad", *lines[:5]]))
+
+    result = replay(read_lines(path), agreements)
+
+    assert [(bad.line, bad.reason) for bad in result.invalid] == [(1, "invalid_json")]
+    assert result.engine.counters.total == 5
