@@ -101,6 +101,8 @@ class TimeRange:
     max_future_s: float = DEFAULT_MAX_FUTURE_S
 
     def __post_init__(self) -> None:
+        if not math.isfinite(self.now):
+            raise ValueError(f"now must be a finite instant, not {self.now}")
         if not math.isfinite(self.max_future_s) or self.max_future_s <= 0:
             raise ValueError(f"max_future_s must be a positive number, not {self.max_future_s}")
 

@@ -90,6 +90,12 @@ def test_a_time_range_needs_a_positive_finite_bound(max_future_s: float) -> None
         TimeRange(now=NOW, max_future_s=max_future_s)
 
 
+@pytest.mark.parametrize("now", [math.nan, math.inf])
+def test_a_time_range_needs_a_finite_clock_reading(now: float) -> None:
+    with pytest.raises(ValueError, match="now must be a finite instant"):
+        TimeRange(now=now)
+
+
 @pytest.mark.parametrize("lateness", [-1.0, -math.inf, math.inf, math.nan])
 def test_replay_refuses_a_negative_or_non_finite_lateness(lateness: float) -> None:
     agreements, lines = simulated_hours(1)
