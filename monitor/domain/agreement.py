@@ -33,6 +33,7 @@ WINDOW_KINDS: Final = (
 )
 ITEM_KINDS: Final = ("first_response", "next_response", "resolution")
 PERIOD_KINDS: Final = ("availability",)
+ALL_KINDS: Final = WINDOW_KINDS + ITEM_KINDS + PERIOD_KINDS
 
 ServiceLevelFormula = Literal[
     "answered_within_over_offered",

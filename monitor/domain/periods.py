@@ -274,7 +274,7 @@ class PeriodTracker:
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
         # derived: minutes before this one are quiet (see _quiet_horizon); the owner may
-        # skip advancing through them and call settle_quiet later (ContractRuntime.advance)
+        # skip advancing through them and call settle_quiet later (MonthlyTrackers.advance)
         self.quiet_until = 0
         # the total of an idle minute (nothing recorded in it; its bad amount is 0)
         self.idle_total: float = 0.0

@@ -1,11 +1,9 @@
-"""The objective report: the SLI of every objective over the input, and the event counts.
-
-This is the JSON that ``slamon replay --report`` writes (its format is in the README).
-"""
+"""The objective report of ``slamon replay --report``: the SLI of every objective over
+the input, and the event counts (its format is in the README)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from monitor.domain.engine import Engine
 
@@ -22,5 +20,19 @@ def build_report(engine: Engine) -> dict[str, Any]:
             "too_late": counters.too_late,
             "unknown_contract": counters.unknown_contract,
         },
-        "unknown_contracts": dict(sorted(engine.unknown_contracts.items())),
+        **_unknown_contracts(engine),
+    }
+
+
+#: How many unknown contract ids the report lists (the most frequent).
+LISTED_UNKNOWN_CONTRACTS: Final = 20
+
+
+def _unknown_contracts(engine: Engine) -> dict[str, Any]:
+    """The most frequent unknown contract ids, and how many distinct ids there were."""
+    unknown = engine.unknown_contracts
+    return {
+        "unknown_contracts": dict(unknown.top(LISTED_UNKNOWN_CONTRACTS)),
+        "unknown_contracts_distinct": unknown.distinct,
+        "unknown_contracts_exact": unknown.exact,
     }
