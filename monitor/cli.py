@@ -20,6 +20,7 @@ app = typer.Typer(
     help="Streaming SLA breach monitor for customer-service and contact-center operations.",
     no_args_is_help=True,
     add_completion=False,
+    pretty_exceptions_show_locals=False,  # locals may hold a webhook URL or key
 )
 app.add_typer(notify_app)
 err = Console(stderr=True, width=None if sys.stderr.isatty() else 160)

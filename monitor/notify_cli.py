@@ -17,7 +17,10 @@ from monitor.domain.errors import MonitorError
 from monitor.domain.escalation import Notification
 
 notify_app = typer.Typer(
-    name="notify", help="Notifications: run the notifier, test a sink.", no_args_is_help=True
+    name="notify",
+    help="Notifications: run the notifier, test a sink.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,  # locals may hold a webhook URL or key
 )
 err = Console(stderr=True)
 
@@ -48,9 +51,11 @@ def send_test(
     ] = True,
 ) -> None:
     """Send a test alert through the real sink and retry wrapper; exit 1 if it was not accepted."""
+    from monitor.logs import configure_logging
     from monitor.sinks.config import load_notifiers
 
     settings = _settings(notifiers)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         loaded = load_notifiers(settings.notifiers_file)
     except MonitorError as exc:

@@ -2,7 +2,8 @@
 
 ``Settings.notifiers_file`` (``SLAMON_NOTIFIERS_FILE``) points at it; YAML or TOML.
 Keys and tokens are never in the file: ``routing_key_env: PD_KEY`` names an
-environment variable, read once into a ``SecretStr``. Every error names the file
+environment variable, read once into a ``SecretStr`` and registered with
+:func:`monitor.logs.register_secrets` so no log line can show it. Every error names the file
 and the field (``notifiers.yaml: notifiers.pd.routing_key_env: …``) and never
 echoes a value. docs/notifications.md is the reference; notifiers.example.yaml a
 complete example.
@@ -29,6 +30,7 @@ from pydantic import (
 
 from monitor.domain.errors import MonitorError
 from monitor.domain.escalation import Route
+from monitor.logs import register_secrets
 from monitor.rulespec.problems import format_path
 from monitor.rulespec.units import parse_duration, parse_positive_duration
 from monitor.settings import ConfigFileError, read_config_file
@@ -190,6 +192,7 @@ def _secret(path: Path, name: str, field: str, var: str, env: Mapping[str, str])
         raise NotifiersFileError(
             f"{path}: notifiers.{name}.{field}: environment variable {var} is not set"
         )
+    register_secrets([value])
     return SecretStr(value)
 
 
