@@ -45,8 +45,8 @@ VERSION: Final = "slamon/v1"
 PAUSE_STATUSES: Final = ("new", "open", "pending", "on_hold")
 WINDOW_CHANNELS: Final = ("phone", "chat")
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
-MAX_WINDOW_S: Final = 31 * units.DAY_S
-"""A rolling window keeps one bucket a minute: a month is 44,640 of them."""
+MAX_WINDOW_S: Final = 92 * units.DAY_S
+"""A quarter: a rolling window keeps up to one bucket per minute of it."""
 MAX_SHORT_ABANDON_S: Final = 3600.0
 MAX_INTERVAL_S: Final = 30 * units.DAY_S
 """Escalation ``after`` and ``repeat_interval``."""

@@ -142,11 +142,11 @@ CASES: list[tuple[str, str, int, str, str]] = [
         "not a finite number",
     ),
     (
-        "window of 90 days",
-        f"objectives:\n  - {{id: a, {SLA.replace('1h', '90d')}, threshold: 20s}}\n",
+        "window of 100 days",
+        f"objectives:\n  - {{id: a, {SLA.replace('1h', '100d')}, threshold: 20s}}\n",
         5,
         "objectives[0].window",
-        "longer than 31d",
+        "longer than 92d",
     ),
     (
         "short_abandon .nan",
