@@ -6,6 +6,5 @@ refused YAML features, checked on the parser's events before anything is built),
 models; field checks), ``units`` (the duration, target, percent and opening-hours
 languages), ``references`` (checks across the file), ``problems`` (pydantic errors
 → ``file:line: field: message``) and ``build`` (defaults, then the domain objects).
-The format is documented in
-docs/agreements.md.
+The format is documented in docs/agreements.md.
 """
