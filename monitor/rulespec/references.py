@@ -11,10 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-from monitor.domain.agreement import ITEM_KINDS
+from monitor.domain.agreement import ITEM_KINDS, BusinessTime
 from monitor.domain.errors import Problem
+from monitor.rulespec import v1
 from monitor.rulespec.problems import format_path
+from monitor.rulespec.units import MAX_DURATION_S, show_seconds
 from monitor.rulespec.yamldoc import Document, YamlPath
+
+DAYS_PER_WEEK = 7
 
 
 def check_references(document: Document, filename: str) -> list[Problem]:
@@ -77,3 +81,33 @@ def _mappings(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 def _is_monthly(objective: dict[str, Any]) -> bool:
     kind = objective.get("kind")
     return kind == "availability" or (kind in ITEM_KINDS and objective.get("target") is not None)
+
+
+def check_reach(spec: v1.AgreementSpec, document: Document, filename: str) -> list[Problem]:
+    """Business-time deadlines must end within about a year of the calendar's opening hours.
+
+    ``within: 366d`` on a calendar open one minute a week would end ten thousand
+    years later (past the last date Python knows); the bound is the calendar's
+    weekly open time times the weeks of :data:`MAX_DURATION_S`.
+    """
+    problems: list[Problem] = []
+    for index, objective in enumerate(spec.objectives):
+        if not isinstance(objective, v1.ItemSpec) or not isinstance(objective.within, BusinessTime):
+            continue
+        calendar = spec.calendars.get(objective.calendar or "")
+        if calendar is None:
+            continue
+        weekly_open = sum(
+            (end - start) * 60.0 * len(days)
+            for days, hours in calendar.weekly.items()
+            for start, end in hours
+        )
+        limit = weekly_open * MAX_DURATION_S / (DAYS_PER_WEEK * 86400.0)
+        if objective.within.seconds > limit:
+            path: YamlPath = ("objectives", index, "within")
+            message = (
+                f"{show_seconds(objective.within.seconds)} of open time is more than a year "
+                f"of calendar {objective.calendar!r} (at most {show_seconds(limit)})"
+            )
+            problems.append(Problem(filename, document.line_of(path), format_path(path), message))
+    return problems

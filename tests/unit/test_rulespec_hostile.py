@@ -111,6 +111,13 @@ CASES: list[tuple[str, str, int, str, str]] = [
         "at most 366 workdays",
     ),
     (
+        "within more than a year of a calendar's opening hours",
+        "calendars: {b: {weekly: {sat: ['09:00-09:01']}}}\n" + item("calendar: b, within: 366d"),
+        6,
+        "objectives[0].within",
+        "366d of open time is more than a year of calendar 'b' (at most 52m17s)",
+    ),
+    (
         "within longer than a year",
         item("within: 400d"),
         5,
