@@ -17,7 +17,11 @@ from monitor.domain.agreement import Agreement
 from monitor.domain.errors import AgreementError, Problem
 from monitor.rulespec.build import build_agreement
 from monitor.rulespec.problems import format_path, problems_from
-from monitor.rulespec.references import check_reach, check_references
+from monitor.rulespec.references import (
+    check_closed_stretches,
+    check_reach,
+    check_references,
+)
 from monitor.rulespec.v1 import VERSION, AgreementSpec
 from monitor.rulespec.yamldoc import Document, YamlSyntaxError, parse_yaml
 from monitor.rulespec.yamlguard import MAX_FILE_BYTES, RejectedYamlError, check_text
@@ -132,6 +136,7 @@ def _load(text: str, filename: str) -> _Loaded:
         problems += problems_from(error, document, filename)
     if spec is not None:
         problems += check_reach(spec, document, filename)
+        problems += check_closed_stretches(spec, document, filename)
     if problems or spec is None:
         raise AgreementError(sorted(set(problems), key=lambda p: (p.line, p.field, p.message)))
     return _Loaded(build_agreement(spec, filename), document.line_of(("contract",)))

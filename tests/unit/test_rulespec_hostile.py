@@ -7,6 +7,7 @@ limits they hit are documented in docs/agreements.md ("Limits").
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,16 @@ def nested(levels: int) -> str:
 
 def many_aliases(count: int) -> str:
     return "labels: &x {k: v}\n" + "".join(f"l{n}: *x\n" for n in range(count)) + ITEM
+
+
+def closed_for_two_years() -> str:
+    """A Monday-only calendar whose extra holidays are every Monday of 2027 and 2028."""
+    mondays = [date(2027, 1, 4) + timedelta(weeks=n) for n in range(105)]
+    holidays = ", ".join(day.isoformat() for day in mondays)
+    return (
+        f"calendars:\n  b: {{weekly: {{mon: ['09:00-18:00']}}, extra_holidays: [{holidays}]}}\n"
+        + item("calendar: b, within: 2h")
+    )
 
 
 SLA = "kind: service_level, target: '>= 80%', window: 1h"
@@ -116,6 +127,13 @@ CASES: list[tuple[str, str, int, str, str]] = [
         6,
         "objectives[0].within",
         "366d of open time is more than a year of calendar 'b' (at most 52m17s)",
+    ),
+    (
+        "a calendar closed for two years",
+        closed_for_two_years(),
+        5,
+        "calendars.b.extra_holidays",
+        "calendar 'b' is closed 735 days in a row from 2027-01-04; at most 366",
     ),
     (
         "within longer than a year",
