@@ -5,17 +5,23 @@ syntax, hostile scalars, anchors, aliases and tags into real files) and random
 YAML built from the same pieces. For each file ``load_rules`` must return, never
 raise; every problem names the file, a line and a field. Time per file is
 bounded by the loader's limits (size, values, aliases, depth), which the
-hostile-file tests pin; no test here times anything.
+hostile-file tests pin; no test here times anything. And what loads, runs: the
+engine takes a few events of every type and forty days of event time under any
+agreement that passed, without an exception.
 """
 
 from __future__ import annotations
 
+import json
 import tempfile
+from datetime import UTC, datetime
 from pathlib import Path
 
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from monitor.domain.engine import Engine
+from monitor.domain.events import Event, parse_event
 from monitor.rulespec.loader import load_rules
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
@@ -167,12 +173,41 @@ def random_agreements(draw: st.DrawFn) -> str:
     return head + "".join(f"{key}: {value}\n" for key, value in fields.items())
 
 
+START = 1_790_000_000.0
+DAY_S = 86400.0
+EVENT_FIELDS = [
+    ("ticket.created", {"ticket_id": "T1", "channel": "email", "priority": "high"}),
+    ("ticket.created", {"ticket_id": "T2", "channel": "chat", "category": "complaint"}),
+    ("call.offered", {"call_id": "C1"}),
+    ("call.answered", {"call_id": "C1", "wait_s": 30}),
+    ("chat.started", {"chat_id": "H1"}),
+    ("survey.response", {"score": 3}),
+    ("service.status", {"service": "core", "status": "down"}),
+    ("ticket.status_changed", {"ticket_id": "T1", "status": "pending"}),
+]
+
+
+def sample_events(contract_id: str) -> list[Event]:
+    events = []
+    for index, (kind, fields) in enumerate(EVENT_FIELDS):
+        ts = datetime.fromtimestamp(START + index * 600, UTC).isoformat()
+        record = {"event_id": f"e{index}", "type": kind, "ts": ts, "contract_id": contract_id}
+        event = parse_event(json.dumps({**record, **fields}))
+        assert isinstance(event, Event), event
+        events.append(event)
+    return events
+
+
 def assert_loads_or_locates(text: str) -> None:
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "fuzz.yaml"
         path.write_text(text, encoding="utf-8", errors="surrogatepass")
         agreements, problems = load_rules([path])
     assert agreements or problems
+    if agreements:
+        engine = Engine(agreements)
+        engine.apply_all(sample_events(agreements[0].contract_id))
+        engine.advance(START + 40 * DAY_S)
     for problem in problems:
         assert problem.file == str(path)
         assert isinstance(problem.line, int)
