@@ -56,9 +56,9 @@ def parse_yaml(text: str) -> Document:
         raise YamlSyntaxError(line, f"YAML syntax error: {problem}") from None
     except YAMLError as error:
         raise YamlSyntaxError(1, f"YAML syntax error: {error}") from None
-    except (ValueError, TypeError, OverflowError, RecursionError) as error:
-        # A scalar ruamel cannot construct that yamlguard did not foresee.
-        raise YamlSyntaxError(1, f"YAML value error: {error}") from None
+    except Exception as error:
+        # A value ruamel cannot build that yamlguard did not foresee: still a located problem.
+        raise YamlSyntaxError(1, f"YAML value error: {type(error).__name__}: {error}") from None
     lines: dict[YamlPath, int] = {}
     return Document(_Copy(lines).plain(root, ()), lines)
 

@@ -50,6 +50,13 @@ _CORE_TAGS: Final = frozenset(
 )
 _NUMBER_TAGS: Final = frozenset(("tag:yaml.org,2002:int", "tag:yaml.org,2002:float"))
 _TIMESTAMP_TAG: Final = "tag:yaml.org,2002:timestamp"
+_CHECKED_TAGS: Final = frozenset(
+    f"tag:yaml.org,2002:{name}" for name in ("int", "float", "bool", "null")
+)
+"""An explicit ``!!int abc`` would make ruamel raise while building: check it first."""
+_FITS: Final = {tag: {tag} for tag in _CHECKED_TAGS} | {
+    "tag:yaml.org,2002:float": set(_NUMBER_TAGS)
+}
 _DATE_PART: Final = re.compile(r"(\d{4})-(\d{1,2})-(\d{1,2})")
 _UNKNOWN_KEY: Final = "?"
 
@@ -189,8 +196,12 @@ def _node(walk: _Walk, event: NodeEvent) -> None:
         return
     assert isinstance(event, ScalarEvent)
     value = str(event.value)
-    if event.style is None and event.tag is None:
-        _check_plain(walk, value, line, (*path, value) if is_key else path)
+    tag = None if event.tag is None else str(getattr(event.tag, "value", event.tag))
+    where = (*path, value) if is_key else path
+    if tag in _CHECKED_TAGS and walk.scalar_kind(value) not in _FITS[tag]:
+        walk.add(line, where, f"{value!r} is not a valid {_short_tag(tag)}")
+    elif tag is not None or event.style is None:
+        _check_scalar(walk, tag or walk.scalar_kind(value), value, line, where)
     walk.node_done(value if is_key else _UNKNOWN_KEY)
 
 
@@ -218,12 +229,15 @@ def _check_tag(walk: _Walk, event: NodeEvent, line: int, path: YamlPath) -> None
         return
     name = str(getattr(tag, "value", tag))
     if name not in _CORE_TAGS:
-        shown = name.replace("tag:yaml.org,2002:", "!!")
-        walk.add(line, path, f"YAML tag {shown} is not allowed; write plain values")
+        walk.add(line, path, f"YAML tag {_short_tag(name)} is not allowed; write plain values")
 
 
-def _check_plain(walk: _Walk, value: str, line: int, path: YamlPath) -> None:
-    kind = walk.scalar_kind(value)
+def _short_tag(tag: str) -> str:
+    return tag.replace("tag:yaml.org,2002:", "!!")
+
+
+def _check_scalar(walk: _Walk, kind: str, value: str, line: int, path: YamlPath) -> None:
+    """Numbers (plain, or tagged ``!!int``/``!!float``) and plain dates ruamel would build."""
     if kind in _NUMBER_TAGS and len(value) > MAX_NUMBER_CHARS:
         walk.add(line, path, f"a number of {len(value)} characters; at most {MAX_NUMBER_CHARS}")
     elif kind == _TIMESTAMP_TAG and (message := _bad_date(value)) is not None:

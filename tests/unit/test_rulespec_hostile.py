@@ -70,6 +70,13 @@ CASES: list[tuple[str, str, int, str, str]] = [
         "labels",
         "YAML tag !!python/object/apply:os.system is not allowed",
     ),
+    (
+        "a tag the value does not fit",
+        "labels: {k: !!bool maybe}\n" + ITEM,
+        4,
+        "labels.k",
+        "'maybe' is not a valid !!bool",
+    ),
     ("a custom tag", "title2: !secret x\n" + ITEM, 4, "title2", "YAML tag !secret is not allowed"),
     ("a binary tag", "labels: {k: !!binary aGk=}\n" + ITEM, 4, "labels.k", "!!binary"),
     (
@@ -91,6 +98,13 @@ CASES: list[tuple[str, str, int, str, str]] = [
         window("service_level", "min_volume: " + "9" * 5000),
         5,
         "objectives[0].min_volume",
+        "a number of 5000 characters",
+    ),
+    (
+        "a 5000-digit integer with an explicit tag",
+        item("within: !!int '" + "9" * 5000 + "'"),
+        5,
+        "objectives[0].within",
         "a number of 5000 characters",
     ),
     (
