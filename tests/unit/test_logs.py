@@ -6,9 +6,11 @@ import logging
 from collections.abc import Iterator
 
 import pytest
+from pydantic import SecretStr
 
 from monitor import logs
 from monitor.logs import MASK, configure_logging, redact, register_secrets
+from monitor.settings import Settings
 from tests.logging_support import restored_logging
 
 CASES = [
@@ -60,3 +62,18 @@ def test_the_http_client_loggers_stay_at_warning_whatever_the_level(level: str) 
         assert logging.getLogger("faust").getEffectiveLevel() == (
             logging.DEBUG if level == "DEBUG" else logging.WARNING
         )
+
+
+@pytest.mark.usefixtures("registered")
+def test_the_kafka_sasl_password_is_masked_once_a_client_uses_it() -> None:
+    settings = Settings(
+        kafka_brokers=["k1:9092"],
+        security_protocol="SASL_PLAINTEXT",
+        sasl_mechanism="PLAIN",
+        sasl_username="monitor",
+        sasl_password=SecretStr("KAFKA0SASL0PASSWORD"),
+    )
+
+    settings.kafka_client_kwargs()
+
+    assert redact("auth failed with KAFKA0SASL0PASSWORD") == f"auth failed with {MASK}"
