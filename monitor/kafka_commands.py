@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import signal
 from collections.abc import Callable, Iterator, Sequence
 from datetime import UTC, datetime, timedelta
@@ -20,7 +21,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from monitor.domain.agreement import Agreement
-from monitor.domain.errors import MonitorError
+from monitor.domain.errors import RuntimeFailureError, UsageError
 from monitor.settings import Settings
 from monitor.simulate import simulate
 from monitor.stream.produce import ProduceStats, produce_file
@@ -28,6 +29,7 @@ from monitor.stream.simulate_live import LiveStats, publish_live
 
 __all__ = [
     "NoBrokersError",
+    "kafka_failures",
     "parse_start",
     "produce",
     "require_brokers",
@@ -42,8 +44,36 @@ NO_BROKERS: Final = (
 )
 
 
-class NoBrokersError(MonitorError):
+class NoBrokersError(UsageError):
     """A command that publishes to Kafka was run without brokers configured."""
+
+
+@contextlib.contextmanager
+def kafka_failures(settings: Settings) -> Iterator[None]:
+    """Turn a Kafka client error (brokers unreachable, request timed out) into one line.
+
+    aiokafka also logs each failed connection attempt; a short-lived command says it
+    once, in its own error, so those records are held back while it runs.
+    """
+    from aiokafka.errors import KafkaConnectionError, KafkaError
+
+    client_log = logging.getLogger("aiokafka")
+    level = client_log.level
+    client_log.setLevel(logging.CRITICAL)
+    servers = settings.bootstrap_servers
+    try:
+        yield
+    except KafkaConnectionError as exc:
+        raise RuntimeFailureError(
+            f"cannot reach the Kafka brokers at {servers}: check that they are up and that "
+            "SLAMON_KAFKA_BROKERS names them"
+        ) from exc
+    except KafkaError as exc:
+        raise RuntimeFailureError(
+            f"Kafka at {servers} failed the request: {type(exc).__name__} {exc}"
+        ) from exc
+    finally:
+        client_log.setLevel(level)
 
 
 def require_brokers(settings: Settings) -> Settings:
@@ -57,16 +87,21 @@ def parse_start(text: str, *, now: datetime | None = None) -> datetime:
     if text.strip().lower() == "now":
         moment = now or datetime.now(UTC)
         return moment.replace(second=0, microsecond=0)
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    example = "e.g. 2026-11-20T18:00:00Z"
+    try:
+        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"{text!r} is not an RFC 3339 instant or 'now', {example}") from None
     if moment.tzinfo is None:
-        raise ValueError(f"{text!r} needs an offset, e.g. 2026-11-20T18:00:00Z")
+        raise ValueError(f"{text!r} needs an offset, {example}")
     return moment
 
 
 def produce(path: Path, settings: Settings, console: Console) -> ProduceStats:
     """Publish a JSONL file; a progress bar on a TTY, a summary line always."""
     require_brokers(settings)
-    stats = asyncio.run(produce_file(path, settings, progress=console.is_terminal))
+    with kafka_failures(settings):
+        stats = asyncio.run(produce_file(path, settings, progress=console.is_terminal))
     dead = f", {stats.deadlettered} dead-lettered" if stats.deadlettered else ""
     console.print(
         f"produced {stats.produced} events from {path} to {settings.bootstrap_servers}{dead} "
@@ -93,15 +128,27 @@ def simulate_to_kafka(
     span = timedelta(hours=hours)
     events = simulate(agreements, start=start, duration=span, seed=seed)
     pace = f"{speed:g}x real time" if speed else "as fast as possible"
-    console.print(
-        f"publishing simulated traffic for {len(agreements)} contract(s) from "
-        f"{start.isoformat()} ({hours:g} h, {pace}) to {settings.bootstrap_servers}; "
-        "Ctrl-C stops"
-    )
+    announced = False
+
+    def announce() -> None:
+        """Said once the brokers took the first event, so a failure is the only line."""
+        nonlocal announced
+        if not announced:
+            announced = True
+            console.print(
+                f"publishing simulated traffic for {len(agreements)} contract(s) from "
+                f"{start.isoformat()} ({hours:g} h, {pace}) to {settings.bootstrap_servers}; "
+                "Ctrl-C stops"
+            )
 
     async def run() -> LiveStats:
         stop = asyncio.Event()
         with stop_on_sigint(stop), _sim_progress(console, span.total_seconds()) as show:
+
+            def on_sent(stats: LiveStats) -> None:
+                announce()
+                show(stats, start.timestamp())
+
             return await publish_live(
                 events,
                 settings,
@@ -109,10 +156,12 @@ def simulate_to_kafka(
                 speed=speed,
                 max_wall_s=max_wall_s,
                 stop=stop,
-                on_sent=lambda stats: show(stats, start.timestamp()),
+                on_sent=on_sent,
             )
 
-    stats = asyncio.run(run())
+    with kafka_failures(settings):
+        stats = asyncio.run(run())
+    announce()
     reached = datetime.fromtimestamp(stats.sim_time, UTC).isoformat() if stats.sim_time else "-"
     why = "end of the simulated span" if stats.finished else "stopped"
     console.print(

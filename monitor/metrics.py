@@ -1,4 +1,4 @@
-"""Every Prometheus metric slamon exports (DESIGN.md §6): one place, one registry.
+"""Every Prometheus metric slamon exports: one place, one registry.
 
 The names and labels here are a public contract: deploy/ (Grafana dashboard,
 Prometheus rules) is built on exactly these. Labels are contract, objective,
@@ -7,15 +7,28 @@ topic, partition, window) — never item ids.
 
 Adapters (the worker, the notifier) update these; the pure domain never imports
 this module. Tests build a fresh :class:`Metrics` on their own registry.
+
+Counters and histograms export no ``_created`` series: building :class:`Metrics`
+turns them off for the whole process (client_python's switch is global). They
+double the series count and no dashboard or rule here reads them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    Info,
+    disable_created_metrics,
+)
 
-__all__ = ["OBJECTIVE_STATUS", "Metrics", "metric_names"]
+from monitor.version import slamon_version
+
+__all__ = ["OBJECTIVE_STATUS", "BuildInfo", "Metrics", "metric_names"]
 
 # slamon_objective_status values
 OBJECTIVE_STATUS = {"ok": 0, "at_risk": 1, "breached": 2}
@@ -25,6 +38,13 @@ _DELIVERY_BUCKETS = (0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300)
 _OBJECTIVE = ("contract", "objective")
 
 
+class BuildInfo(Info):
+    """``slamon_build_info``: the version always, plus what the caller adds (its role)."""
+
+    def info(self, val: dict[str, str]) -> None:
+        super().info({"version": slamon_version(), **val})
+
+
 @dataclass
 class Metrics:
     """The metric objects, registered on ``registry`` (a fresh one by default)."""
@@ -32,10 +52,12 @@ class Metrics:
     registry: CollectorRegistry = field(default_factory=CollectorRegistry)
 
     def __post_init__(self) -> None:
+        disable_created_metrics()  # type: ignore[no-untyped-call]
         r = self.registry
-        self.build_info = Info(
+        self.build_info = BuildInfo(
             "slamon_build", "slamon version and role of this process", registry=r
         )
+        self.build_info.info({})
         # -- input ----------------------------------------------------------------
         self.events = Counter(
             "slamon_events", "Valid events received, by event type", ["type"], registry=r
@@ -169,9 +191,9 @@ class Metrics:
 
 
 _SUFFIXES = {
-    "counter": ("_total", "_created"),
+    "counter": ("_total",),
     "gauge": ("",),
-    "histogram": ("_bucket", "_sum", "_count", "_created"),
+    "histogram": ("_bucket", "_sum", "_count"),
     "info": ("_info",),
 }
 

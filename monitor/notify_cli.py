@@ -13,14 +13,14 @@ import typer
 from rich.console import Console
 
 from monitor.domain.alerts import Alert, Subject
-from monitor.domain.errors import MonitorError
+from monitor.domain.errors import MonitorError, UsageError
 from monitor.domain.escalation import Notification
 
 notify_app = typer.Typer(
     name="notify",
     help="Notifications: run the notifier, test a sink.",
     no_args_is_help=True,
-    pretty_exceptions_show_locals=False,  # locals may hold a webhook URL or key
+    rich_markup_mode=None,
 )
 err = Console(stderr=True)
 
@@ -37,8 +37,7 @@ def _settings(notifiers: Path | None) -> Any:
     if notifiers is not None:
         settings = settings.model_copy(update={"notifiers_file": notifiers})
     if settings.notifiers_file is None:
-        err.print("[red]error[/red]: no notifiers file: set SLAMON_NOTIFIERS_FILE or --notifiers")
-        raise typer.Exit(2)
+        raise UsageError("no notifiers file: set SLAMON_NOTIFIERS_FILE or --notifiers")
     return settings
 
 
@@ -59,11 +58,9 @@ def send_test(
     try:
         loaded = load_notifiers(settings.notifiers_file)
     except MonitorError as exc:
-        err.print(f"[red]error[/red]: {exc}")
-        raise typer.Exit(2) from exc
+        raise UsageError(str(exc)) from exc
     if sink not in loaded.sinks:
-        err.print(f"[red]error[/red]: no sink {sink!r} in {loaded.source}: {sorted(loaded.sinks)}")
-        raise typer.Exit(2)
+        raise UsageError(f"no sink {sink!r} in {loaded.source}: {sorted(loaded.sinks)}")
     ok = asyncio.run(_send_test(loaded, sink, resolve=resolve))
     if not ok:
         raise typer.Exit(1)
@@ -113,13 +110,11 @@ def run(notifiers: NotifiersOption = None) -> None:
     """Run only the notifier agent (alerts topic → sinks)."""
     settings = _settings(notifiers)
     if settings.embedded:
-        err.print("[red]error[/red]: `slamon notify run` needs SLAMON_KAFKA_BROKERS")
-        raise typer.Exit(2)
+        raise UsageError("`slamon notify run` needs SLAMON_KAFKA_BROKERS=host:port[,host:port]")
     try:
         asyncio.run(_run(settings))
     except MonitorError as exc:
-        err.print(f"[red]error[/red]: {exc}")
-        raise typer.Exit(2) from exc
+        raise UsageError(str(exc)) from exc
 
 
 async def _run(settings: Any) -> None:

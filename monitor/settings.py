@@ -11,6 +11,7 @@ Secrets are ``SecretStr``: they are unwrapped only in ``kafka_client_kwargs()``;
 
 from __future__ import annotations
 
+import difflib
 import os
 import tomllib
 from collections.abc import Iterator
@@ -19,7 +20,15 @@ from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic.fields import FieldInfo
 from pydantic_settings import (
     BaseSettings,
@@ -28,9 +37,16 @@ from pydantic_settings import (
     SettingsConfigDict,
 )
 
-from monitor.domain.errors import MonitorError
+from monitor.domain.errors import MonitorError, UsageError
 
-__all__ = ["CONFIG_ENV_VAR", "ConfigFileError", "Settings", "SettingsError", "Topics"]
+__all__ = [
+    "CONFIG_ENV_VAR",
+    "ConfigFileError",
+    "Settings",
+    "SettingsError",
+    "Topics",
+    "describe_invalid",
+]
 
 CONFIG_ENV_VAR = "SLAMON_CONFIG"
 
@@ -42,8 +58,8 @@ LogFormat = Literal["auto", "json", "console"]
 _config_file: ContextVar[Path | None] = ContextVar("slamon_config_file", default=None)
 
 
-class SettingsError(MonitorError):
-    """Settings that parse but do not fit together (raised as-is, never echoing inputs)."""
+class SettingsError(UsageError):
+    """Settings that are invalid or do not fit together (never echoing inputs)."""
 
 
 class ConfigFileError(SettingsError):
@@ -51,7 +67,7 @@ class ConfigFileError(SettingsError):
 
 
 class Topics(BaseModel):
-    """Kafka topic names; the input topics are a public contract (DESIGN.md §1)."""
+    """Kafka topic names; the input topics are a public contract (docs/design.md)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
@@ -185,9 +201,17 @@ class Settings(BaseSettings):
 
     @classmethod
     def load(cls, config_file: Path | None = None, **overrides: Any) -> Settings:
-        """Build settings from ``config_file`` (else ``$SLAMON_CONFIG``), env and overrides."""
+        """Build settings from ``config_file`` (else ``$SLAMON_CONFIG``), env and overrides.
+
+        Raises :class:`SettingsError` naming every wrong key, and for an unknown
+        key the closest known one, so a typo in a config file reads as such.
+        """
         with _reading(config_file):
-            return cls(**overrides)
+            try:
+                return cls(**overrides)
+            except ValidationError as exc:
+                source = config_file or os.environ.get(CONFIG_ENV_VAR)
+                raise SettingsError(describe_invalid(exc, source)) from exc
 
     # -- derived views -------------------------------------------------------
 
@@ -237,6 +261,26 @@ class Settings(BaseSettings):
             if isinstance(getattr(self, name), SecretStr) and value is not None:
                 data[name] = "**********"
         return data
+
+
+def describe_invalid(error: ValidationError, source: Path | str | None = None) -> str:
+    """One line naming each wrong setting; inputs are never echoed (they may be secrets)."""
+    where = f"in {source} or the SLAMON_* environment" if source else "in the SLAMON_* environment"
+    parts = []
+    for item in error.errors(include_input=False, include_url=False):
+        loc = [str(part) for part in item["loc"]]
+        key = ".".join(loc) or "(settings)"
+        if item["type"] == "extra_forbidden":
+            nested = len(loc) == 2 and loc[0] == "topics"
+            known = list(Topics.model_fields if nested else Settings.model_fields)
+            close = difflib.get_close_matches(loc[-1] if loc else key, known, n=1)
+            if close and nested:
+                close = [f"topics.{close[0]}"]
+            hint = f" (did you mean {close[0]}?)" if close else ""
+            parts.append(f"unknown setting {key!r}{hint}")
+        else:
+            parts.append(f"{key}: {item['msg']}")
+    return f"invalid settings {where}: " + "; ".join(parts)
 
 
 def _str_or_none(path: Path | None) -> str | None:

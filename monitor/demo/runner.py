@@ -249,7 +249,7 @@ class _Run:
 
                 def show_tty() -> None:
                     rows = objective_rows(self.agreements, live.board, live.metrics)
-                    frame = screen(self._header(), rows, live.board, console.height)
+                    frame = screen(self._header(), rows, live.board, console.height, console.width)
                     screen_live.update(frame, refresh=True)
 
                 yield show_tty

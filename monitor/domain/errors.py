@@ -39,3 +39,14 @@ class Problem:
 
 class StateError(MonitorError):
     """Serialized engine state cannot be restored (wrong version or corrupt)."""
+
+
+class UsageError(MonitorError):
+    """The command was given something it cannot use: a bad option value, a missing
+    input file, invalid settings. The user fixes the command line or the config; the
+    command line exits 2."""
+
+
+class RuntimeFailureError(MonitorError):
+    """The command was right but its surroundings failed it: a broker that cannot be
+    reached, a port already taken. Retrying later may work; the command line exits 1."""

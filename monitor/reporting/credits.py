@@ -34,6 +34,7 @@ if TYPE_CHECKING:
 
 DEFAULT_CAP_PERCENT = 100.0
 CreditStatus = Literal["owed", "not owed", "not measured"]
+NotApplicable = Literal["no credit section", "not a month"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,6 +68,8 @@ class CreditAssessment:
     currency: str = ""
     amount_owed: float | None = None
     provisional: bool = False
+    not_applicable: NotApplicable | None = None
+    """Why there are no credits, for pages that word the note in the agreement's language."""
 
     @classmethod
     def empty(cls) -> CreditAssessment:
@@ -83,13 +86,16 @@ def assess_credits(
 ) -> CreditAssessment:
     if not agreement.credits:
         return CreditAssessment(
-            applicable=False, note="The agreement has no service credit section."
+            applicable=False,
+            note="The agreement has no service credit section.",
+            not_applicable="no credit section",
         )
     if period.month is None:
         return CreditAssessment(
             applicable=False,
             note="Service credits are assessed per calendar month; report a month "
             "(--period YYYY-MM) to see them.",
+            not_applicable="not a month",
         )
     lines: list[CreditLine] = []
     for credit in agreement.credits:

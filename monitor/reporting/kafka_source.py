@@ -57,8 +57,8 @@ async def read_events(
         enable_auto_commit=False,
         fetch_max_wait_ms=settings.fetch_max_wait_ms,
     )
-    await consumer.start()
     try:
+        await consumer.start()  # inside: a failed start (no broker) must still close it
         return await _read(consumer, settings, since, until, timeout_s)
     finally:
         await consumer.stop()

@@ -9,11 +9,14 @@ Sans, PingFang, Microsoft YaHei) and nothing is downloaded.
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import UTC, datetime
 from html import escape
-from typing import Any, Final
+from typing import Final
 
+from monitor import __version__
 from monitor.reporting.model import ContractReport, ObjectiveResult
 from monitor.reporting.svg import heat_map, timeline, trend_chart
+from monitor.reporting.texts import Texts
 
 MAX_BREACH_ROWS: Final = 300
 FONT_STACK: Final = (
@@ -23,21 +26,6 @@ FONT_STACK: Final = (
 )
 CSP: Final = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 
-#: Headings and labels; Chinese agreements get both languages.
-ZH: Final = {
-    "SLA report": "服务水平报告",
-    "Objectives": "目标达成情况",
-    "Daily trend": "每日趋势",
-    "Hour-of-day service level": "分时段服务水平",
-    "Breaches": "违约明细",
-    "Top queues by breaches": "违约最多的队列",
-    "Missed items": "超时事项",
-    "Availability": "可用性",
-    "Service credits": "服务赔偿",
-    "met": "达成",
-    "missed": "未达成",
-    "no data": "无数据",
-}
 CSS: Final = """
 :root { color-scheme: light; }
 body { font-family: %FONTS%; margin: 0; color: #1f2328; background: #f6f8fa;
@@ -46,7 +34,8 @@ main { max-width: 1080px; margin: 0 auto; padding: 24px 28px 48px; background: #
 h1 { font-size: 24px; margin: 0 0 4px; }
 h2 { font-size: 18px; margin: 32px 0 10px; padding-bottom: 4px; border-bottom: 1px solid #d0d7de; }
 h3 { font-size: 14px; margin: 18px 0 4px; }
-h1 .en, h2 .en, h3 .en { color: #57606a; font-weight: normal; font-size: 0.8em; margin-left: 6px; }
+h1 .en, h2 .en, h3 .en, .sub .en { color: #57606a; font-weight: normal; font-size: 0.8em;
+  margin-left: 6px; }
 .sub { color: #57606a; margin: 0; }
 table { border-collapse: collapse; width: 100%; margin: 6px 0; }
 th, td { text-align: left; padding: 4px 8px; border-bottom: 1px solid #eaeef2;
@@ -73,9 +62,10 @@ footer { margin-top: 32px; color: #57606a; font-size: 12px; }
 """.replace("%FONTS%", FONT_STACK)
 
 
-def render_html(report: ContractReport, document: dict[str, Any]) -> str:
+def render_html(report: ContractReport, *, generated_at: datetime) -> str:
+    """The customer's page; ``generated_at`` is stated in its footer."""
     zh = report.language.lower().startswith("zh")
-    page = _Page(report, zh)
+    page = _Page(report, Texts(zh))
     body = [
         page.header(),
         page.objectives(),
@@ -84,7 +74,7 @@ def render_html(report: ContractReport, document: dict[str, Any]) -> str:
         page.breaches(),
         page.availability(),
         page.credits(),
-        page.footer(document),
+        page.footer(generated_at),
     ]
     lang = "zh-CN" if zh else escape(report.language or "en")
     return (
@@ -99,18 +89,22 @@ def render_html(report: ContractReport, document: dict[str, Any]) -> str:
 
 
 class _Page:
-    def __init__(self, report: ContractReport, zh: bool) -> None:
+    def __init__(self, report: ContractReport, texts: Texts) -> None:
         self.report = report
-        self.zh = zh
-
-    def t(self, text: str) -> str:
-        """A label, in Chinese with the English after it for Chinese agreements."""
-        if self.zh and text in ZH:
-            return f'{escape(ZH[text])}<span class="en">{escape(text)}</span>'
-        return escape(text)
+        self.t = texts
 
     def h2(self, text: str, anchor: str) -> str:
-        return f'<h2 id="{anchor}">{self.t(text)}</h2>'
+        return f'<h2 id="{anchor}">{self.t.heading(text)}</h2>'
+
+    def head(self, *columns: str) -> str:
+        """A table head; a column name starting with ``#`` is numeric (right-aligned)."""
+        cells = "".join(
+            f'<th class="num">{self.t.html(name[1:])}</th>'
+            if name.startswith("#")
+            else f"<th>{self.t.html(name) if name else ''}</th>"
+            for name in columns
+        )
+        return f"<thead><tr>{cells}</tr></thead>"
 
     def local(self, instant: float | None) -> str:
         if instant is None:
@@ -122,16 +116,24 @@ class _Page:
     def header(self) -> str:
         r = self.report
         coverage = (
-            f"data {self.local(r.covered_from)} – {self.local(r.covered_to)}"
+            self.t.html(
+                "data {start} – {end}",
+                start=self.local(r.covered_from),
+                end=self.local(r.covered_to),
+            )
             if r.covered_from is not None
-            else "no data in this period"
+            else self.t.html("no data in this period")
         )
-        partial = "" if r.complete else ' <span class="badge nodata">partial period</span>'
+        partial = (
+            ""
+            if r.complete
+            else f' <span class="badge nodata">{self.t.html("partial period")}</span>'
+        )
         return (
             f"<header><h1>{escape(r.title)}</h1>"
-            f'<p class="sub">{self.t("SLA report")} · {escape(r.period.label)} · '
+            f'<p class="sub">{self.t.heading("SLA report")} · {escape(r.period.label)} · '
             f"{escape(r.contract_id)} · {escape(r.timezone)}</p>"
-            f'<p class="sub">{escape(coverage)}{partial}</p>{self.tiles()}</header>'
+            f'<p class="sub">{coverage}{partial}</p>{self.tiles()}</header>'
         )
 
     def tiles(self) -> str:
@@ -149,7 +151,7 @@ class _Page:
         return (
             '<div class="tiles">'
             + "".join(
-                f'<div class="tile"><b>{escape(value)}</b>{escape(name)}</div>'
+                f'<div class="tile"><b>{escape(value)}</b>{self.t.html(name)}</div>'
                 for name, value in tiles
             )
             + "</div>"
@@ -160,32 +162,42 @@ class _Page:
         for o in self.report.objectives:
             rows.append(
                 f"<tr><td><strong>{escape(o.id)}</strong><br>"
-                f'<span class="clause">{escape(o.kind)}'
+                f'<span class="clause">{escape(self.t.kind(o.kind))}'
                 f"{' · ' + escape(o.clause) if o.clause else ''}</span></td>"
                 f'<td class="num">{_value(o, o.value)}</td>'
-                f'<td class="num">{escape(o.comparator)} {_value(o, o.target)}</td>'
-                f'<td class="num">{_margin(o)}</td>'
-                f'<td class="num">{o.samples:,}</td><td class="num">{o.breaches:,}</td>'
+                f'<td class="num">{escape(_comparator(o))} {_round_value(o, o.target)}</td>'
+                f'<td class="num">{escape(self.margin(o))}</td>'
+                f'<td class="num">{escape(self.samples(o, o.samples))}</td>'
+                f'<td class="num">{o.breaches:,}</td>'
                 f"<td>{self.verdict(o.met)}</td></tr>"
             )
         return (
             self.h2("Objectives", "objectives")
-            + "<table><thead><tr><th>objective</th><th class=num>attainment</th>"
-            "<th class=num>target</th><th class=num>margin</th><th class=num>samples</th>"
-            "<th class=num>breaches</th><th></th></tr></thead><tbody>"
+            + "<table>"
+            + self.head(
+                "objective", "#attainment", "#target", "#margin", "#samples", "#breaches", ""
+            )
+            + "<tbody>"
             + "".join(rows)
             + "</tbody></table>"
         )
 
+    def samples(self, o: ObjectiveResult, count: float) -> str:
+        """Availability counts seconds of service time: shown as hours, not 2,678,400."""
+        if o.kind == "availability":
+            return self.t("{hours} h", hours=f"{count / 3600:,.0f}" if count >= 3600 else "<1")
+        return f"{count:,.0f}"
+
+    def sample_counter(self, o: ObjectiveResult) -> Callable[[float], str]:
+        """How a chart's tooltip states one day's samples of ``o``."""
+        return lambda count: self.t("{samples} samples", samples=self.samples(o, count))
+
     def verdict(self, met: bool | None) -> str:
         if met is None:
-            return f'<span class="badge nodata">{self.t_plain("no data")}</span>'
+            return f'<span class="badge nodata">{self.t.html("no data")}</span>'
         if met:
-            return f'<span class="badge met">{self.t_plain("met")}</span>'
-        return f'<span class="badge missed">{self.t_plain("missed")}</span>'
-
-    def t_plain(self, text: str) -> str:
-        return escape(f"{ZH[text]} {text}" if self.zh and text in ZH else text)
+            return f'<span class="badge met">{self.t.html("met")}</span>'
+        return f'<span class="badge missed">{self.t.html("missed")}</span>'
 
     def trends(self) -> str:
         charts = []
@@ -200,11 +212,18 @@ class _Page:
                     higher_is_better=o.comparator in (">=", ">"),
                     unit=o.unit,
                     fmt=_formatter(o),
+                    target_label=self.t(
+                        "target {value}", value=f"{_comparator(o)} {_round_value(o, o.target)}"
+                    ),
+                    describe_samples=self.sample_counter(o),
                     label=f"daily {o.id}",
                 )
             )
         if not charts:
-            return self.h2("Daily trend", "trend") + "<p>No samples in this period.</p>"
+            return (
+                self.h2("Daily trend", "trend")
+                + f"<p>{self.t.html('No samples in this period.')}</p>"
+            )
         return (
             self.h2("Daily trend", "trend")
             + '<div class="grid">'
@@ -227,21 +246,28 @@ class _Page:
                     higher_is_better=o.comparator in (">=", ">"),
                     fmt=_formatter(o),
                     label=f"hour of day {o.id}",
+                    words=self.t,
                 )
             )
         if not maps:
             return ""
-        legend = (
-            '<p class="legend">Local hour of day across, days down: green where the hour '
-            "met the target (darker: further inside), red where it missed, grey without calls."
-            "</p>"
+        legend = self.t.html(
+            "Local hour of day across, days down: green where the hour met the target "
+            "(darker: further inside), red where it missed, grey without calls."
         )
-        return self.h2("Hour-of-day service level", "heatmap") + legend + "".join(maps)
+        return (
+            self.h2("Hour-of-day service level", "heatmap")
+            + f'<p class="legend">{legend}</p>'
+            + "".join(maps)
+        )
 
     def breaches(self) -> str:
         r = self.report
         if not r.breaches:
-            return self.h2("Breaches", "breaches") + "<p>No item missed its deadline.</p>"
+            return (
+                self.h2("Breaches", "breaches")
+                + f"<p>{self.t.html('No item missed its deadline.')}</p>"
+            )
         queues = "".join(
             f'<tr><td>{escape(queue)}</td><td class="num">{count:,}</td></tr>'
             for queue, count in r.top_queues
@@ -250,25 +276,30 @@ class _Page:
         rows = "".join(
             f"<tr><td>{escape(b.item_id)}</td><td>{escape(b.objective_id)}</td>"
             f"<td>{self.local(b.deadline)}</td>"
-            f'<td class="num">{_duration(b.late_s)}{" (open)" if b.still_open else ""}</td>'
+            f'<td class="num">{self.late_by(b.late_s, b.still_open)}</td>'
             f"<td>{escape(b.queue or '–')}</td><td>{escape(b.channel or '–')}</td></tr>"
             for b in shown
         )
+        hidden = len(r.breaches) - len(shown)
         more = (
-            f"<p>{len(r.breaches) - len(shown):,} more in the breaches CSV.</p>"
-            if len(r.breaches) > len(shown)
+            f"<p>{self.t.html('{count} more in the breaches CSV.', count=f'{hidden:,}')}</p>"
+            if hidden
             else ""
         )
         return (
             self.h2("Breaches", "breaches")
-            + f"<h3>{self.t('Top queues by breaches')}</h3>"
-            + '<table class="narrow"><thead><tr><th>queue</th><th class=num>breaches</th></tr>'
-            + "</thead>"
+            + f"<h3>{self.t.heading('Top queues by breaches')}</h3>"
+            + '<table class="narrow">'
+            + self.head("queue", "#breaches")
             + f"<tbody>{queues}</tbody></table>"
-            + f"<h3>{self.t('Missed items')}</h3><table><thead><tr><th>item</th><th>objective</th>"
-            "<th>deadline</th><th class=num>late by</th><th>queue</th><th>channel</th>"
-            f"</tr></thead><tbody>{rows}</tbody></table>{more}"
+            + f"<h3>{self.t.heading('Missed items')}</h3><table>"
+            + self.head("item", "objective", "deadline", "#late by", "queue", "channel")
+            + f"<tbody>{rows}</tbody></table>{more}"
         )
+
+    def late_by(self, late_s: float | None, still_open: bool) -> str:
+        late = self.duration(late_s)
+        return self.t.html("{value} (open)", value=late) if still_open else escape(late)
 
     def availability(self) -> str:
         r = self.report
@@ -280,7 +311,8 @@ class _Page:
             down = frozenset({"down"})
             parts.append(
                 f"<h3>{escape(a.objective_id)} · {escape(a.service)} · "
-                f"{_value(objective, objective.value)} ({_duration(a.downtime_s)} down)</h3>"
+                f"{_value(objective, objective.value)} "
+                f"({self.t.html('{down} down', down=self.duration(a.downtime_s))})</h3>"
             )
             parts.append(
                 timeline(
@@ -290,62 +322,116 @@ class _Page:
                     down_states=down,
                     local=r.period.local,
                     label=f"availability timeline {a.objective_id}",
+                    words=self.t,
                 )
             )
             if a.outages:
                 rows = "".join(
-                    f"<tr><td>{self.local(o.start)}</td><td>{self.local(o.end)}"
-                    f"{' (ongoing)' if o.ongoing else ''}</td>"
-                    f'<td class="num">{_duration(o.duration_s)}</td></tr>'
+                    f"<tr><td>{self.local(o.start)}</td><td>"
+                    + (
+                        self.t.html("{end} (ongoing)", end=self.local(o.end))
+                        if o.ongoing
+                        else self.local(o.end)
+                    )
+                    + f'</td><td class="num">{self.duration(o.duration_s)}</td></tr>'
                     for o in a.outages
                 )
                 parts.append(
-                    "<table><thead><tr><th>outage start</th><th>end</th>"
-                    f"<th class=num>duration</th></tr></thead><tbody>{rows}</tbody></table>"
+                    "<table>"
+                    + self.head("outage start", "end", "#duration")
+                    + f"<tbody>{rows}</tbody></table>"
                 )
             else:
-                parts.append("<p>No outage in this period.</p>")
+                parts.append(f"<p>{self.t.html('No outage in this period.')}</p>")
         return "".join(parts)
 
     def credits(self) -> str:
         c = self.report.credits
         head = self.h2("Service credits", "credits")
+        if c.not_applicable == "not a month":
+            why = self.t.html(
+                "Service credits are assessed per calendar month; report a month to see them."
+            )
+            return f"{head}<p>{why}</p>"
         if not c.applicable:
-            return head + f"<p>{escape(c.note)}</p>"
+            return head + f"<p>{self.t.html('The agreement has no service credit section.')}</p>"
         rows = "".join(
             f"<tr><td><strong>{escape(line.objective_id)}</strong><br>"
             f'<span class="clause">{escape(line.clause)}</span>'
             f"{_clause_line(line.objective_clause)}"
-            f'</td><td class="num">{line.percent_of_fee:g}%</td><td>{escape(line.status)}</td>'
+            f'</td><td class="num">{line.percent_of_fee:g}%</td>'
+            f"<td>{self.t.html(line.status)}</td>"
             f'<td class="num">{line.percent_owed:g}%</td></tr>'
             for line in c.lines
         )
-        amount = (
-            f" = {c.amount_owed:,.2f} {escape(c.currency)}" if c.amount_owed is not None else ""
+        total = self.t.html("{percent}% of the monthly fee", percent=f"{c.percent_owed:g}")
+        if c.percent_before_cap > c.percent_owed:
+            total += (
+                " ("
+                + self.t.html("capped from {percent}%", percent=f"{c.percent_before_cap:g}")
+                + ")"
+            )
+        if c.amount_owed is not None:
+            total += f" = {c.amount_owed:,.2f} {escape(c.currency)}"
+        note = self.t(
+            "Missed objectives owe their percentage of the monthly fee once per month, "
+            "capped at {cap}% in total.",
+            cap=f"{c.cap_percent:g}",
         )
-        capped = (
-            f" (capped from {c.percent_before_cap:g}%)"
-            if c.percent_before_cap > c.percent_owed
-            else ""
-        )
+        if c.provisional:
+            note += " " + self.t("Provisional: the data does not cover the whole month.")
         return (
-            head + "<table><thead><tr><th>objective and clause</th><th class=num>credit</th>"
-            "<th>status</th><th class=num>owed</th></tr></thead>"
-            f"<tbody>{rows}<tr class=total><td>Total owed</td><td></td><td></td>"
-            f'<td class="num">{c.percent_owed:g}% of the monthly fee{capped}{amount}</td></tr>'
-            f'</tbody></table><p class="note">{escape(c.note)}</p>'
+            head
+            + "<table>"
+            + self.head("objective and clause", "#credit", "status", "#owed")
+            + f"<tbody>{rows}<tr class=total><td>{self.t.html('Total owed')}</td><td></td><td></td>"
+            f'<td class="num">{total}</td></tr>'
+            f'</tbody></table><p class="note">{escape(note)}</p>'
         )
 
-    def footer(self, document: dict[str, Any]) -> str:
-        source = document.get("source", {})
-        events = source.get("events", {})
-        where = source.get("path") or source.get("brokers") or source.get("kind", "")
-        return (
-            f"<footer>Generated by slamon from {escape(str(where))} "
-            f"({events.get('total', 0):,} events, {events.get('invalid', 0):,} invalid, "
-            f"{events.get('duplicates', 0):,} duplicates). Every number is the SLA engine's "
-            "own count for this period; the JSON and CSV files carry the same numbers.</footer>"
+    def footer(self, generated_at: datetime) -> str:
+        """What the reader needs to file the page; the event accounting stays in the JSON."""
+        r = self.report
+        made = self.t.html(
+            "Agreement {title} ({contract}) · period {period}, {timezone} · "
+            "generated {generated} by slamon {version}.",
+            title=r.title,
+            contract=r.contract_id,
+            period=r.period.label,
+            timezone=r.timezone,
+            generated=generated_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC"),
+            version=__version__,
         )
+        provenance = self.t.html(
+            "Every number is the SLA engine's own count for this period; the JSON and CSV "
+            "files carry the same numbers and the event accounting."
+        )
+        return f"<footer>{made} {provenance}</footer>"
+
+    def margin(self, o: ObjectiveResult) -> str:
+        """Distance to the target, in percentage points for ratios."""
+        if o.margin is None:
+            return "–"
+        sign = "+" if o.margin >= 0 else "−"
+        if o.unit == "seconds":
+            return f"{sign}{abs(o.margin):.1f} s"
+        return self.t("{value} pp", value=f"{sign}{abs(o.margin) * 100:.2f}")
+
+    def duration(self, seconds: float | None) -> str:
+        """A span in its two largest units: ``1d 9h``, ``2h 05m``, ``40m 18s``."""
+        if seconds is None:
+            return "–"
+        total = round(seconds)
+        days, rest = divmod(total, 86400)
+        hours, rest = divmod(rest, 3600)
+        minutes, secs = divmod(rest, 60)
+        if days:
+            return self.t("{days}d {hours}h", days=days, hours=hours)
+        if hours:
+            return self.t("{hours}h {minutes}m", hours=hours, minutes=f"{minutes:02d}")
+        if minutes:
+            return self.t("{minutes}m {seconds}s", minutes=minutes, seconds=f"{secs:02d}")
+        return self.t("{seconds}s", seconds=secs)
 
 
 def _clause_line(clause: str) -> str:
@@ -358,34 +444,20 @@ def _formatter(o: ObjectiveResult) -> Callable[[float], str]:
     return lambda v: f"{v * 100:.1f}%"
 
 
+def _comparator(o: ObjectiveResult) -> str:
+    return {">=": "≥", "<=": "≤"}.get(o.comparator, o.comparator)
+
+
+def _round_value(o: ObjectiveResult, value: float) -> str:
+    """A target as the agreement states it: 95%, 99.5%, 30 s (no trailing zeros)."""
+    if o.unit == "seconds":
+        return f"{value:g} s"
+    return f"{round(value * 100, 4):g}%"
+
+
 def _value(o: ObjectiveResult, value: float | None) -> str:
     if value is None:
         return "–"
     if o.unit == "seconds":
         return f"{value:.1f} s"
     return f"{value * 100:.2f}%"
-
-
-def _margin(o: ObjectiveResult) -> str:
-    if o.margin is None:
-        return "–"
-    sign = "+" if o.margin >= 0 else "−"
-    if o.unit == "seconds":
-        return f"{sign}{abs(o.margin):.1f} s"
-    return f"{sign}{abs(o.margin) * 100:.2f} pp"
-
-
-def _duration(seconds: float | None) -> str:
-    if seconds is None:
-        return "–"
-    total = round(seconds)
-    days, rest = divmod(total, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes, secs = divmod(rest, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes:02d}m"
-    if minutes:
-        return f"{minutes}m {secs:02d}s"
-    return f"{secs}s"

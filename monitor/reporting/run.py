@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +39,14 @@ def build_reports(
     lateness: float = 60.0,
     until: float | None = None,
     source: dict[str, Any] | None = None,
+    out_of_scope: Collection[str] = (),
 ) -> ReportRun:
-    """One report per agreement over its period; the engine sees the whole input."""
+    """One report per agreement over its period; the engine sees the whole input.
+
+    ``out_of_scope`` names the known contracts left out of this run (``--contract``):
+    their events are counted as ``out_of_scope`` in the source, not as events of
+    unknown contracts.
+    """
     periods = {a.contract_id: period_of(a) for a in agreements}
     engine = Engine(agreements, lateness=lateness)
     recorder = Recorder(periods)
@@ -58,11 +65,18 @@ def build_reports(
         for a in agreements
     ]
     events = result.report()["events"]
+    others = sum(engine.unknown_contracts.get(cid, 0) for cid in set(out_of_scope))
+    events["unknown_contract"] -= others
+    events["out_of_scope"] = others
     return ReportRun(reports, result, {**(source or {}), "events": events})
 
 
-def write_outputs(run: ReportRun, out: Path) -> list[Path]:
-    """``ID-PERIOD.json``, ``.csv`` (+ ``-daily``, ``-breaches``) and ``.html`` per contract."""
+def write_outputs(run: ReportRun, out: Path, *, generated_at: datetime | None = None) -> list[Path]:
+    """``ID-PERIOD.json``, ``.csv`` (+ ``-daily``, ``-breaches``) and ``.html`` per contract.
+
+    The HTML footer states ``generated_at`` (default: now).
+    """
+    generated_at = generated_at or datetime.now(UTC)
     out.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
     for report, document in zip(run.reports, run.documents(), strict=True):
@@ -72,6 +86,6 @@ def write_outputs(run: ReportRun, out: Path) -> list[Path]:
         written.append(json_path)
         written.extend(write_csvs(out, stem, document))
         html_path = out / f"{stem}.html"
-        html_path.write_text(render_html(report, document), "utf-8")
+        html_path.write_text(render_html(report, generated_at=generated_at), "utf-8")
         written.append(html_path)
     return written

@@ -3,6 +3,10 @@
 Each contract lives on one partition (its key's partition), so only the worker
 owning that partition sets the contract's gauges; label sets of contracts that
 moved away are removed, so two workers never export the same series.
+
+A value that becomes undefined (an SLI with no samples in its window, no error
+budget or burn rate yet) removes its series rather than keeping the last value:
+a stale number would read as current, and ``absent()`` can alert on the gap.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ import contextlib
 from collections.abc import Iterable
 
 from aiokafka.partitioner import DefaultPartitioner
+from prometheus_client import Gauge
 
 from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import OBJECTIVE_STATUS, Metrics
@@ -37,18 +42,14 @@ class ObjectiveGauges:
         for s in statuses:
             labels = (s.contract_id, s.objective_id)
             exported.add(labels)
-            if s.value is not None:
-                m.objective_sli.labels(*labels).set(s.value)
+            _set_or_remove(m.objective_sli, labels, s.value)
             m.objective_target.labels(*labels).set(s.target)
             m.objective_status.labels(*labels).set(OBJECTIVE_STATUS.get(s.status, 0))
             m.items_open.labels(*labels).set(s.open_items)
             m.items_at_risk.labels(*labels).set(s.at_risk_items)
-            if s.budget_remaining is not None:
-                m.error_budget_remaining.labels(*labels).set(s.budget_remaining)
-            if s.burn_rate_fast is not None:
-                m.burn_rate.labels(*labels, "1h").set(s.burn_rate_fast)
-            if s.burn_rate_slow is not None:
-                m.burn_rate.labels(*labels, "6h").set(s.burn_rate_slow)
+            _set_or_remove(m.error_budget_remaining, labels, s.budget_remaining)
+            _set_or_remove(m.burn_rate, (*labels, "1h"), s.burn_rate_fast)
+            _set_or_remove(m.burn_rate, (*labels, "6h"), s.burn_rate_slow)
         for labels in self._exported - exported:
             self._remove(labels)
         self._exported = exported
@@ -68,3 +69,11 @@ class ObjectiveGauges:
         for window in ("1h", "6h"):
             with contextlib.suppress(KeyError):
                 m.burn_rate.remove(*labels, window)
+
+
+def _set_or_remove(gauge: Gauge, labels: tuple[str, ...], value: float | None) -> None:
+    if value is None:
+        with contextlib.suppress(KeyError):
+            gauge.remove(*labels)
+    else:
+        gauge.labels(*labels).set(value)

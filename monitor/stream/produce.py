@@ -140,8 +140,8 @@ async def produce_file(path: Path, settings: Settings, *, progress: bool) -> Pro
     stats = ProduceStats()
     started = time.monotonic()
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), **PRODUCER_TUNING)
-    await producer.start()
     try:
+        await producer.start()  # inside: a failed start (no broker) must still close it
         with path.open("rb") as lines, _progress_bar(path, enabled=progress) as advance:
             pending: list[asyncio.Future[Any]] = []
             for number, raw in enumerate(lines, start=1):

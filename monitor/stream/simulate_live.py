@@ -73,10 +73,11 @@ async def publish_live(
     stats = LiveStats()
     encode = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), **LIVE_PRODUCER_TUNING)
-    await producer.start()
     began = time.monotonic()
     pending: list[asyncio.Future[Any]] = []
     try:
+        await producer.start()  # inside: a failed start (no broker) must still close it
+        began = time.monotonic()
         for event in events:
             ts = _event_seconds(event)
             if not await _wait_until(

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
+import socket
+import subprocess
+import sys
 from collections import Counter
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
@@ -78,8 +82,9 @@ def test_publishing_without_brokers_says_how_to_configure_them(
 
     result = CliRunner().invoke(app, args)
 
-    assert result.exit_code == 1
-    assert "SLAMON_KAFKA_BROKERS" in result.output
+    assert result.exit_code == 2
+    assert result.stderr.count("\n") == 1
+    assert "SLAMON_KAFKA_BROKERS" in result.stderr
 
 
 def test_simulate_kafka_publishes_the_same_traffic_as_the_file_simulator(
@@ -141,3 +146,69 @@ def test_a_live_run_stops_when_asked(kafka_settings: Settings) -> None:
 
     assert (stats.sent, stats.finished) == (10, False)
     assert sent == list(range(1, 11))
+
+
+def _closed_port() -> int:
+    """A loopback port nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["produce", "{events}"],
+        ["simulate", "--kafka", "--rules", str(RULES), "--hours", "1", "--speed", "0"],
+        ["report", "--kafka", "--rules", str(RULES), "--period", "2026-11", "--out", "{out}"],
+    ],
+    ids=["produce", "simulate", "report"],
+)
+def test_an_unreachable_broker_is_one_line_and_exit_1(args: list[str], tmp_path: Path) -> None:
+    events = tmp_path / "events.jsonl"
+    write_jsonl(_one_hour()[:10], events)
+    broker = f"127.0.0.1:{_closed_port()}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SLAMON_")}
+    env["SLAMON_KAFKA_BROKERS"] = broker
+    argv = [a.format(events=events, out=tmp_path / "report") for a in args]
+
+    done = subprocess.run(
+        [sys.executable, "-m", "monitor", *argv],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 1, done.stderr
+    assert done.stderr == (
+        f"slamon: error: cannot reach the Kafka brokers at {broker}: check that they are up "
+        "and that SLAMON_KAFKA_BROKERS names them\n"
+    )
+    assert "Traceback" not in done.stdout
+
+
+def test_produce_exits_1_naming_the_reasons_of_dead_lettered_lines(
+    kafka_settings: Settings, read_records: RecordReader, tmp_path: Path
+) -> None:
+    good = _one_hour()[:3]
+    path = tmp_path / "events.jsonl"
+    lines = [json.dumps(e) for e in good] + ["{not json", '{"type": "call.offered"}', "[]"]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    runner = CliRunner()
+
+    strict = runner.invoke(app, ["produce", str(path)], env=_env(kafka_settings))
+    lenient = runner.invoke(
+        app, ["produce", str(path), "--allow-invalid"], env=_env(kafka_settings)
+    )
+
+    assert strict.exit_code == 1
+    assert strict.stderr.splitlines()[-1] == (
+        f"slamon: error: 3 line(s) of {path} were invalid (invalid_json: 1, missing_field: 1, "
+        "not_object: 1) and went to the dead-letter topic; fix them and produce those lines "
+        "again, or pass --allow-invalid"
+    )
+    assert lenient.exit_code == 0, lenient.stderr
+    dead = asyncio.run(read_records([kafka_settings.topics.deadletter], 6))
+    assert len(dead) == 6  # both runs: nothing is lost

@@ -7,6 +7,9 @@ the test's tmp dir and copied to ``test-artifacts/``.
 
 from __future__ import annotations
 
+import itertools
+import math
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -150,6 +153,90 @@ def test_the_report_page_renders_its_sections_and_charts_without_errors(
     assert fetched == 0
     shot = _screenshot(browser, tmp_path / f"report-{contract}.png")
     assert shot.stat().st_size > 10_000
+
+
+#: Per chart: the target label's box, every point's and line's box, and the axis ticks.
+CHART_GEOMETRY = """
+const box = (e) => { const r = e.getBoundingClientRect();
+  return {left: r.left, right: r.right, top: r.top, bottom: r.bottom}; };
+return [...document.querySelectorAll('svg.chart')]
+  .filter((svg) => svg.querySelector('.target-label'))
+  .map((svg) => ({
+    label: box(svg.querySelector('.target-label')),
+    data: [...svg.querySelectorAll('circle.point, polyline')].map(box),
+    ticks: [...svg.querySelectorAll('text.axis')].map((t) => t.textContent),
+  }));
+"""
+
+
+def _overlap(a: dict[str, float], b: dict[str, float]) -> bool:
+    return (
+        a["left"] < b["right"]
+        and b["left"] < a["right"]
+        and a["top"] < b["bottom"]
+        and (b["top"] < a["bottom"])
+    )
+
+
+def _is_round_axis(ticks: list[str]) -> bool:
+    """Evenly spaced values whose step is 1, 2 or 5 times a power of ten."""
+    values = [float(re.sub(r"[^\d.]", "", tick)) for tick in ticks]
+    steps = {round(b - a, 9) for a, b in itertools.pairwise(values)}
+    if len(values) < 2 or len(steps) != 1:
+        return False
+    step = steps.pop()
+    mantissa = step / 10 ** math.floor(math.log10(step))
+    return any(math.isclose(mantissa, m) for m in (1.0, 2.0, 5.0))
+
+
+@pytest.mark.parametrize("contract", CONTRACTS)
+def test_chart_targets_are_labelled_clear_of_the_data_on_round_axes(
+    browser: Any, pages: dict[str, Path], contract: str
+) -> None:
+    _open(browser, pages[contract])
+    charts = browser.execute_script(CHART_GEOMETRY)
+    assert len(charts) >= 5
+    for chart in charts:
+        assert chart["label"]["right"] - chart["label"]["left"] > 20  # drawn, with a size
+        assert [box for box in chart["data"] if _overlap(chart["label"], box)] == []
+        assert _is_round_axis(chart["ticks"]), chart["ticks"]
+
+
+def test_the_round_axis_check_rejects_odd_ticks() -> None:
+    assert _is_round_axis(["90%", "95%", "100%"])
+    assert _is_round_axis(["0 s", "10 s", "20 s", "30 s"])
+    assert not _is_round_axis(["93.8%", "95.3%", "96.9%", "98.4%", "100.0%"])
+    assert not _is_round_axis(["0.0 s", "8.6 s", "17.2 s", "25.9 s", "34.5 s"])
+
+
+def test_the_footer_states_what_a_customer_files_the_page_under(
+    browser: Any, pages: dict[str, Path]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, pages["cta-apc-nj"])
+    footer = browser.find_element(By.TAG_NAME, "footer").text
+    assert "(cta-apc-nj) · period 2026-10, America/New_York · generated " in footer
+    assert "simulated" not in footer  # the input's name stays in the JSON
+    assert "events" not in footer.replace("event accounting", "")
+
+
+def test_the_chinese_page_words_statuses_and_notes_in_chinese(
+    browser: Any, pages: dict[str, Path]
+) -> None:
+    from selenium.webdriver.common.by import By
+
+    _open(browser, pages["cn-customer-service-terms"])
+    badges = {badge.text for badge in browser.find_elements(By.CSS_SELECTOR, ".badge")}
+    assert badges <= {"达成", "未达成", "无数据", "数据不完整"}, badges
+    assert badges & {"达成", "未达成"}
+    heads = [th.text for th in browser.find_elements(By.TAG_NAME, "th") if th.text]
+    assert not [head for head in heads if re.search(r"[A-Za-z]", head)], heads
+    credits = browser.find_element(By.ID, "credits").find_element(By.XPATH, "following-sibling::p")
+    assert credits.text == "本协议没有服务赔偿条款。"
+    labels = browser.find_elements(By.CSS_SELECTOR, "svg.chart .target-label")
+    assert labels
+    assert all(label.text.startswith("目标 ") for label in labels)
 
 
 def test_the_chinese_agreement_keeps_its_language_and_title(

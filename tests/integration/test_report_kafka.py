@@ -137,5 +137,5 @@ def test_slamon_report_kafka_without_brokers_says_how_to_set_them() -> None:
         ["report", "--kafka", "--contract", "cta-apc-nj", "--period", "2026-10"],
         env={"SLAMON_KAFKA_BROKERS": ""},
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 2
     assert "SLAMON_KAFKA_BROKERS" in result.output

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import socket
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -43,3 +47,28 @@ def test_run_without_brokers_uses_the_embedded_broker_and_stops_cleanly(
         assert worker.process.wait(40) == 0, worker.log_tail()
     assert all(process_gone(pid) for pid in brokers)
     assert " ".join(EMBEDDED_BROKER_WARNING.split()[:8]) in " ".join(worker.log_tail(20000).split())
+
+
+@pytest.mark.timeout(60)
+def test_a_second_run_on_a_taken_metrics_port_says_how_to_choose_another() -> None:
+    with socket.socket() as taken:
+        taken.bind(("", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SLAMON_")}
+        env |= {"SLAMON_METRICS_PORT": str(port), "SLAMON_KAFKA_BROKERS": "127.0.0.1:9"}
+
+        done = subprocess.run(
+            [sys.executable, "-m", "monitor", "run", "--rules", str(REPO / "rules")],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=50,
+            check=False,
+        )
+
+    assert done.returncode == 1
+    assert done.stderr == (
+        f"slamon: error: metrics port {port} is already in use (another slamon?); "
+        "choose a free one with SLAMON_METRICS_PORT=<port>\n"
+    )

@@ -12,9 +12,11 @@ from rich.console import Console
 
 from monitor.demo.board import AlertBoard, MetricsSnapshot, objective_rows
 from monitor.demo.runner import next_working_day
-from monitor.demo.view import Header, plain_summary, screen
+from monitor.demo.view import Header, final_tables, plain_summary, screen
 from monitor.metrics import Metrics
 from monitor.rulespec.loader import load_rules
+from monitor.views import Column, abbreviate, fit_columns
+from monitor.views import objective_table as replay_objective_table
 
 RULES = Path(__file__).resolve().parents[2] / "rules"
 
@@ -165,3 +167,111 @@ def test_a_frame_fits_the_terminal_height(height: int) -> None:
 def test_the_demo_simulates_the_next_working_day_from_01_utc(now: str, expected: str) -> None:
     start = next_working_day(datetime.fromisoformat(now))
     assert start.isoformat() == f"{expected}T01:00:00+00:00"
+
+
+def _busy_board() -> AlertBoard:
+    board = AlertBoard()
+    for n in range(30):
+        board.add(alert("at_risk", f"09:{n:02d}", fp=f"f{n}"))
+    board.add(
+        alert(
+            "breached",
+            "10:00",
+            fp="b1",
+            contract="cn-customer-service-terms",
+            objective="hotline-60s",
+        )
+    )
+    return board
+
+
+def _lines(renderable: Any, width: int = 80, height: int = 24) -> list[str]:
+    console = Console(width=width, height=height, record=True, force_terminal=False)
+    console.print(renderable)
+    return console.export_text().splitlines()
+
+
+def test_every_objective_is_shown_whole_on_some_page_of_an_80x24_frame() -> None:
+    board = _busy_board()
+    rows = objective_rows(_agreements(), board, None)
+    seen: set[str] = set()
+    for page in range(8):
+        frame = _lines(screen(_header(), rows, board, height=24, width=80, page=page))
+        assert len(frame) <= 24
+        assert max(len(line) for line in frame) <= 80
+        assert "…" not in " ".join(line.split()[2] for line in frame if line.startswith("ok "))
+        seen |= {word for line in frame for word in line.split()}
+    assert {row.objective_id for row in rows} <= seen
+    first = _lines(screen(_header(), rows, board, height=24, width=80, page=0))
+    assert any(line.startswith("BREACH  ") and "hotline-60s" in line for line in first)
+    assert any("(page 1/" in line for line in first)
+
+
+def test_the_objective_table_keeps_status_objective_sli_and_target_at_80_columns() -> None:
+    board = _busy_board()
+    rows = objective_rows(_agreements(), board, None)
+    (objectives, items, latest) = (_lines(table) for table in final_tables(rows, board))
+    assert objectives[1].split() == ["status", "contract", "objective", "SLI", "target"]
+    assert len(objectives) == 3 + len(rows)  # title, head, rule, then every objective
+    assert max(len(line) for line in objectives + items + latest) <= 80
+    assert "BREACH" in latest[3]
+    wide = _lines(final_tables(rows, board)[0], width=160)
+    assert wide[1].split() == [
+        *("status", "contract", "objective", "SLI", "target", "breaches", "open"),
+        *("at", "risk", "kind"),
+    ]
+    assert "call-center-service-agreement" in " ".join(wide)
+
+
+def test_a_long_contract_name_is_shortened_in_the_middle_and_stays_distinct() -> None:
+    names = ("call-center-service-agreement", "call-center-services-sample")
+    short = {abbreviate(name, 16) for name in names}
+    assert short == {"call-c…agreement", "call-c…es-sample"}
+    assert abbreviate("cta-apc-nj", 16) == "cta-apc-nj"
+
+
+def test_columns_join_by_priority_while_they_fit() -> None:
+    columns: list[Column[str]] = [
+        Column("must", lambda r: "x" * 10),
+        Column("nice", lambda r: "y" * 10, priority=2),
+        Column("shrinks", lambda r: "z" * 30, priority=1, shrink_to=8),
+    ]
+    cells = [[column.cell("row") for column in columns]]
+    assert fit_columns(columns, cells, 80) == {0: 10, 1: 10, 2: 30}
+    assert fit_columns(columns, cells, 40) == {0: 10, 2: 28}
+    assert fit_columns(columns, cells, 20) == {0: 10, 2: 8}
+    assert fit_columns(columns, cells, 12) == {0: 10}
+
+
+def test_the_replay_summary_fits_80_columns_with_every_objective_whole() -> None:
+    report = {
+        "contracts": {
+            "call-center-service-agreement": {
+                "objectives": {
+                    "technical-support-response": {
+                        "kind": "first_response",
+                        "value": 0.8248,
+                        "target": 1.0,
+                        "comparator": ">=",
+                        "met": False,
+                        "samples": 274,
+                        "breaches": 48,
+                    },
+                    "phone-asa": {
+                        "kind": "average_speed_of_answer",
+                        "value": 3.4,
+                        "target": 30.0,
+                        "comparator": "<=",
+                        "met": True,
+                        "samples": 3933,
+                        "breaches": 0,
+                    },
+                }
+            }
+        }
+    }
+    lines = _lines(replay_objective_table(report))
+    assert max(len(line) for line in lines) <= 80
+    assert lines[3].split()[:2] == ["missed", "call-cent…vice-agreement"]
+    assert "technical-support-response  82.48%  >= 100.00%" in lines[3]
+    assert "3.4s" in lines[4]

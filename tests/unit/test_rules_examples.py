@@ -88,8 +88,8 @@ def test_slamon_validate_accepts_the_rules_folder() -> None:
     result = CliRunner().invoke(app, ["validate", str(RULES)])
 
     assert result.exit_code == 0, result.output
-    assert result.stdout == ""
-    assert f"{len(RULE_FILES)} agreement(s) valid" in result.stderr
+    assert result.stdout == f"ok: {len(RULE_FILES)} agreement(s) valid (slamon/v1)\n"
+    assert result.stderr == ""
 
 
 def test_slamon_validate_reads_rules_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -115,7 +115,9 @@ def test_slamon_validate_prints_every_problem_and_exits_2_on_a_broken_folder() -
         f"{BROKEN}/e-old-version.yaml:1: version: unsupported version 'slamon/v0'; "
         "this slamon reads slamon/v1",
     ]
-    assert "7 problem(s)" in result.stderr
+    assert result.stderr == (
+        "slamon: error: 7 problem(s) in the agreement files (checked against slamon/v1)\n"
+    )
 
 
 def test_slamon_validate_exits_2_on_a_missing_path(tmp_path: Path) -> None:
@@ -133,3 +135,16 @@ def test_the_complete_example_in_the_docs_is_valid() -> None:
 
     assert agreement.contract_id == "acme-support"
     assert len(agreement.objectives) == 12
+
+
+def test_the_readme_example_is_the_example_file_and_it_is_valid() -> None:
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    section = readme.split("## Agreement files", 1)[1]
+    shown = section.split("```yaml\n", 1)[1].split("```", 1)[0]
+    example = ROOT / "docs" / "examples" / "agreement.yaml"
+
+    assert shown == example.read_text(encoding="utf-8")
+    agreements, problems = load_rules([example])
+    assert problems == []
+    assert [a.contract_id for a in agreements] == ["example-nj"]
+    assert len(agreements[0].objectives) == 9

@@ -248,11 +248,28 @@ def test_a_missing_config_file_is_an_error(tmp_path: Path) -> None:
         Settings.load(tmp_path / "absent.toml")
 
 
-def test_unknown_keys_in_the_config_file_are_rejected(tmp_path: Path) -> None:
+def test_an_unknown_key_in_the_config_file_is_named_with_the_closest_known_one(
+    tmp_path: Path,
+) -> None:
     path = tmp_path / "slamon.toml"
-    path.write_text("partitons = 8\n")
-    with pytest.raises(ValidationError, match="partitons"):
+    path.write_text("partitons = 8\n[topics]\ncalss = 'x'\n")
+    with pytest.raises(SettingsError) as caught:
         Settings.load(path)
+    message = str(caught.value)
+    assert "unknown setting 'partitons' (did you mean partitions?)" in message
+    assert "unknown setting 'topics.calss' (did you mean topics.calls?)" in message
+    assert str(path) in message
+    assert "\n" not in message
+
+
+def test_a_wrong_value_from_the_environment_is_named_without_echoing_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SLAMON_METRICS_PORT", "nine-one-oh-eight")
+    with pytest.raises(SettingsError, match="metrics_port: Input should be a valid integer") as e:
+        Settings.load()
+    assert "nine-one-oh-eight" not in str(e.value)
+    assert "SLAMON_* environment" in str(e.value)
 
 
 # -- Kafka client kwargs ---------------------------------------------------------
