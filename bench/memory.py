@@ -12,6 +12,12 @@ per open ticket:
 * ``state_bytes``: size of the engine's JSON snapshot, what a checkpoint writes to
   the changelog topic.
 
+With ``--whole-process`` it measures instead what ``slamon replay`` costs: a child
+writes the N tickets to a file and replays it (``read_lines`` + ``replay``, event
+dedup and parse batches included), and the growth of its resident set over the
+same process before the replay, at the end and at its peak (``ru_maxrss``), is
+divided by N. Those results go to ``bench/results/memory-replay.json``.
+
 Each N runs in a fresh child process. The idle RSS of a process that imported the
 worker (Python, Faust, aiokafka, the engine) is measured the same way. Results go to
 the terminal and ``bench/results/memory.json``; docs/operations.md sizes workers
@@ -25,8 +31,10 @@ import gc
 import json
 import os
 import platform
+import resource
 import subprocess
 import sys
+import tempfile
 import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -34,6 +42,7 @@ from typing import Any, Final
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = ROOT / "bench" / "results" / "memory.json"
+REPLAY_RESULTS: Final = ROOT / "bench" / "results" / "memory-replay.json"
 CONTRACT: Final = "cta-apc-nj"
 START: Final = datetime(2026, 11, 16, 14, 0, tzinfo=UTC)  # Monday 09:00 in New Jersey
 SPREAD_S: Final = 50 * 60  # all tickets created within the first business hour
@@ -99,6 +108,64 @@ def measure(n: int, traced: bool) -> dict[str, Any]:
     }
 
 
+def measure_replay(n: int) -> dict[str, Any]:
+    """The whole replay process: growth of RSS at the end and at the peak, per ticket."""
+    from monitor.domain.engine import Engine
+    from monitor.replay import read_lines, replay
+    from monitor.rulespec.loader import load_rules
+
+    agreements, problems = load_rules([ROOT / "rules"])
+    assert not problems, problems
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "tickets.jsonl"
+        with path.open("w", encoding="utf-8") as handle:
+            for i in range(n):
+                handle.write(ticket(i, n) + "\n")
+        engine = Engine([a for a in agreements if a.contract_id == CONTRACT])
+        gc.collect()
+        before = rss()
+        peak_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        result = replay(read_lines(path), agreements, engine=engine)
+        gc.collect()
+        grown = rss() - before
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    status = {s.objective_id: s for s in engine.objective_status() if s.contract_id == CONTRACT}
+    clocks = sum(s.open_items for s in status.values())
+    assert clocks == 2 * n, f"expected {2 * n} running clocks, got {clocks}"
+    assert not result.invalid, result.invalid[:3]
+    return {
+        "open_tickets": n,
+        "running_clocks": clocks,
+        "rss_bytes_per_ticket": round(grown / n),
+        "peak_rss_bytes_per_ticket": round((peak - max(before, peak_before)) / n),
+        "process_rss_bytes": rss(),
+    }
+
+
+def whole_process(items: list[int]) -> None:
+    runs = []
+    for n in items:
+        run = child(["--child", "replay", "--items", str(n)])
+        runs.append(run)
+        print(
+            f"{n:>8} open tickets ({run['running_clocks']} clocks), slamon replay: "
+            f"RSS {run['rss_bytes_per_ticket']} B/ticket at the end, "
+            f"{run['peak_rss_bytes_per_ticket']} B/ticket at the peak, "
+            f"process {run['process_rss_bytes'] / 2**20:.0f} MiB"
+        )
+    result = {
+        "benchmark": "bench/memory.py --whole-process",
+        "date": datetime.now(UTC).isoformat(timespec="seconds"),
+        "python": platform.python_version(),
+        "machine": f"{platform.machine()}, {os.cpu_count()} cores",
+        "item": "ticket.created, email, high priority: 2 running clocks per ticket",
+        "runs": runs,
+    }
+    REPLAY_RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    REPLAY_RESULTS.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    print(f"wrote {REPLAY_RESULTS.relative_to(ROOT)}")
+
+
 def idle_worker_rss() -> int:
     """RSS of a process that imported everything a worker imports."""
     import monitor.stream.worker  # noqa: F401
@@ -123,10 +190,23 @@ def child(argv: list[str]) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--items", type=int, nargs="+", default=[10_000, 50_000])
-    parser.add_argument("--child", choices=["rss", "traced", "idle"], help=argparse.SUPPRESS)
+    parser.add_argument(
+        "--whole-process",
+        action="store_true",
+        help="measure a whole slamon replay process over a file of the tickets",
+    )
+    parser.add_argument(
+        "--child", choices=["rss", "traced", "idle", "replay"], help=argparse.SUPPRESS
+    )
     args = parser.parse_args()
     if args.child == "idle":
         print(json.dumps({"idle_worker_rss_bytes": idle_worker_rss()}))
+        return
+    if args.child == "replay":
+        print(json.dumps(measure_replay(args.items[0])))
+        return
+    if args.whole_process:
+        whole_process(args.items)
         return
     if args.child:
         print(json.dumps(measure(args.items[0], traced=args.child == "traced")))

@@ -24,6 +24,7 @@ from monitor.cli_options import (
     parse_instant,
     writable_file,
 )
+from monitor.domain.admission import DEFAULT_MAX_FUTURE_S
 from monitor.domain.errors import RuntimeFailureError, UsageError
 from monitor.notify_cli import notify_app
 
@@ -151,16 +152,28 @@ def replay(
         ),
     ] = None,
     lateness: LatenessOption = 60.0,
+    max_future: Annotated[
+        float,
+        typer.Option(
+            "--max-future",
+            metavar="SECONDS",
+            help="Events dated further ahead of the wall clock are invalid (time_out_of_range)",
+            callback=greater_than(0),
+        ),
+    ] = DEFAULT_MAX_FUTURE_S,
 ) -> None:
     """Run the engine over an events file; write alerts and the report.
 
     Event time only; at the end of input, event time is flushed (to --until if given).
     """
-    from monitor.replay import read_lines, write_alert
+    import time
+
+    from monitor.replay import TimeRange, read_lines, write_alert
     from monitor.replay import replay as run_replay
     from monitor.views import objective_table
 
     flush_at = parse_instant(until, "--until")
+    time_range = TimeRange(now=time.time(), max_future_s=max_future)
     agreements = _load_or_exit(rules)
     alerts_handle = alerts.open("w", encoding="utf-8") if alerts else None
     counts = {"alerts": 0}
@@ -178,6 +191,7 @@ def replay(
                 lateness=lateness,
                 until=flush_at,
                 on_alert=on_alert,
+                time_range=time_range,
             )
     finally:
         if alerts_handle is not None:

@@ -3,17 +3,24 @@
 One event dated years ahead would drag the watermark there and make every later
 event "too late". An event more than ``max_future_s`` ahead of the reference
 instant (the wall clock, passed in by the adapter: the domain never reads it) is
-rejected with :data:`TIME_OUT_OF_RANGE` before it reaches the engine.
+rejected with :data:`TIME_OUT_OF_RANGE` before it reaches the engine. Instants
+that could break the engine's arithmetic whatever the clock (before 1970, after
+year 8999) are already rejected by the parser (``invalid_value``).
+
+An event that raises while the engine applies it is not admitted either: the
+adapter counts or dead-letters it with :data:`ENGINE_ERROR` and goes on.
 """
 
 from __future__ import annotations
 
 from typing import Final
 
-__all__ = ["DEFAULT_MAX_FUTURE_S", "TIME_OUT_OF_RANGE", "time_out_of_range"]
+__all__ = ["DEFAULT_MAX_FUTURE_S", "ENGINE_ERROR", "TIME_OUT_OF_RANGE", "time_out_of_range"]
 
 #: Reason code (dead letter, report, metrics) of an event time outside the accepted range.
 TIME_OUT_OF_RANGE: Final = "time_out_of_range"
+#: Reason code of an event whose application raised: counted, dead-lettered, never lost.
+ENGINE_ERROR: Final = "engine_error"
 #: Default bound: clock skew and time-zone mistakes of up to a day are still accepted.
 DEFAULT_MAX_FUTURE_S: Final = 86400.0
 

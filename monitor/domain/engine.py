@@ -26,6 +26,7 @@ from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
 from monitor.domain.events import Event
 from monitor.domain.status import ObjectiveStatus, contract_status
+from monitor.domain.topcounts import TopCounter
 
 STATE_VERSION: Final = 1
 DEFAULT_LATENESS: Final = 60.0
@@ -94,7 +95,7 @@ class Engine:
         self.watermark: float = -math.inf
         self.max_event_time: float = -math.inf
         self.counters = Counters()
-        self.unknown_contracts: dict[str, int] = {}
+        self.unknown_contracts = TopCounter()  # bounded: a flood of ids must not grow memory
         self._seen: set[str] = set()  # the ids of _seen_by_hour, for the duplicate test
         self._seen_by_hour: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
@@ -117,8 +118,7 @@ class Engine:
         contract = self.contracts.get(contract_id)
         if contract is None:
             counters.unknown_contract += 1
-            unknown = self.unknown_contracts
-            unknown[contract_id] = unknown.get(contract_id, 0) + 1
+            self.unknown_contracts.add(contract_id)
             return _UNKNOWN_CONTRACT
         outcome = Outcome.APPLIED
         if ts < self.watermark:
@@ -225,7 +225,7 @@ class Engine:
             "watermark": _finite(self.watermark),
             "max_event_time": _finite(self.max_event_time),
             "counters": self.counters.to_state(),
-            "unknown_contracts": dict(self.unknown_contracts),
+            "unknown_contracts": self.unknown_contracts.to_state(),
             "seen": [[h, list(ids)] for h, ids in sorted(self._seen_by_hour.items())],
             "next_cleanup_hour": self._next_cleanup_hour,
             "contracts": {cid: c.to_state() for cid, c in self.contracts.items()},
@@ -255,7 +255,7 @@ class Engine:
                 engine._minute_end = (engine.watermark // 60 + 1) * 60
             engine.max_event_time = _infinite(state["max_event_time"])
             engine.counters.load_state(state["counters"])
-            engine.unknown_contracts = dict(state["unknown_contracts"])
+            engine.unknown_contracts = TopCounter.from_state(state["unknown_contracts"])
             for hour, ids in state["seen"]:
                 engine._seen_by_hour[hour] = list(ids)
                 engine._seen.update(ids)

@@ -1,4 +1,4 @@
-"""Event schema v1 (DESIGN.md section 2) and the one parse function from raw bytes.
+"""Event schema v1 and the one parse function from raw bytes.
 
 The schema is one pydantic discriminated union of TypedDicts, validated strictly
 from JSON (no intermediate model objects: the engine reads the validated dict as
@@ -6,15 +6,22 @@ is). ``parse_event`` turns raw bytes into an :class:`Event`, that dict plus the
 event time as epoch seconds computed once, or into an :class:`EventError` with a
 stable reason code and a message that names the field. Unknown fields are
 ignored (producers may add their own); known fields are validated strictly:
-timestamps are RFC 3339 with an offset, ids are bounded strings, durations are
-finite and non-negative, booleans are booleans. Optional fields are filled with
-their defaults, so every field of the event's type is present in the dict.
+timestamps are RFC 3339 with an offset, ids are bounded strings, booleans are
+booleans. Optional fields are filled with their defaults, so every field of the
+event's type is present in the dict.
+
+Every number and instant is bounded here, at the edge, so that no value that
+passes can overflow or stall the engine later: event times lie in
+[:data:`EARLIEST_EVENT_TIME`, :data:`LATEST_EVENT_TIME`), durations in
+[0, :data:`MAX_DURATION_S`], survey scales in (0, :data:`MAX_SCALE`] with
+0 <= score <= scale_max. How far ahead of the wall clock an event may be is the
+adapters' check (:mod:`monitor.domain.admission`): the parser never reads a clock.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Annotated, Any, Final, Literal, NotRequired
 
 from pydantic import ConfigDict, Field, StringConstraints, TypeAdapter, ValidationError
@@ -25,7 +32,18 @@ MAX_ATTRIBUTES: Final = 64
 
 Id = Annotated[str, StringConstraints(min_length=1, max_length=200)]
 Label = Annotated[str, StringConstraints(max_length=200)]
-Seconds = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: Longest call wait or handle time accepted (7 days): anything longer is a producer bug,
+#: and a bound keeps sums and means of durations finite.
+MAX_DURATION_S: Final = 7 * 86400.0
+#: Largest survey scale accepted (``scale_max``): 5-, 7-, 10- and 100-point scales fit.
+MAX_SCALE: Final = 100.0
+#: Event times accepted by the parser: from the Unix epoch to the start of year 9000.
+#: Earlier instants break calendar and month arithmetic; later ones leave no room for
+#: deadlines computed from them. (The wall-clock bound of the adapters is far tighter.)
+EARLIEST_EVENT_TIME: Final = 0.0
+LATEST_EVENT_TIME: Final = datetime(9000, 1, 1, tzinfo=UTC).timestamp()
+
+Seconds = Annotated[float, Field(ge=0, le=MAX_DURATION_S, allow_inf_nan=False)]
 Channel = Literal["email", "portal", "phone", "chat", "other"]
 Priority = Literal["urgent", "high", "normal", "low"]
 TicketStatus = Literal["new", "open", "pending", "on_hold", "solved", "closed"]
@@ -126,8 +144,10 @@ class TicketPriorityChanged(_Common):
 
 class SurveyResponse(_Common):
     type: Literal["survey.response"]
-    score: Annotated[float, Field(ge=0, allow_inf_nan=False)]
-    scale_max: NotRequired[Annotated[float, Field(gt=0, allow_inf_nan=False, default=5.0)]]
+    score: Annotated[float, Field(ge=0, le=MAX_SCALE, allow_inf_nan=False)]
+    scale_max: NotRequired[
+        Annotated[float, Field(gt=0, le=MAX_SCALE, allow_inf_nan=False, default=5.0)]
+    ]
     ref: NotRequired[Annotated[Id | None, Field(default=None)]]
 
 
@@ -282,19 +302,43 @@ def parse_event(raw: bytes | str) -> Event | EventError:
         return _explain(exc, raw)
     try:
         epoch = _FROMISOFORMAT(fields["ts"]).timestamp()
-    except ValueError:  # rare: a lower-case t or z, or a date or time that does not exist
+    except (ValueError, OverflowError):  # rare: a lower-case t or z, or a bad date or time
         return _event_or_bad_time(fields)
+    if not EARLIEST_EVENT_TIME <= epoch < LATEST_EVENT_TIME:
+        return _time_outside_range(fields["ts"])
+    if "score" in fields and fields["score"] > fields["scale_max"]:
+        return _score_above_scale(fields)
     return Event(fields, epoch)
 
 
 def _event_or_bad_time(fields: Fields) -> Event | EventError:
     ts = fields["ts"]
     try:
-        return Event(fields, _instant(ts).timestamp())
-    except ValueError as exc:
+        epoch = _instant(ts).timestamp()
+    except (ValueError, OverflowError) as exc:
         return EventError(
             INVALID_VALUE, f"ts: not a valid date and time: {exc} (got {_clip(ts)})", "ts"
         )
+    if not EARLIEST_EVENT_TIME <= epoch < LATEST_EVENT_TIME:
+        return _time_outside_range(ts)
+    return Event(fields, epoch)
+
+
+def _time_outside_range(ts: str) -> EventError:
+    return EventError(
+        INVALID_VALUE,
+        f"ts: must be from 1970-01-01T00:00:00Z up to (not including) 9000-01-01T00:00:00Z"
+        f" (got {_clip(ts)})",
+        "ts",
+    )
+
+
+def _score_above_scale(fields: Fields) -> EventError:
+    return EventError(
+        INVALID_VALUE,
+        f"score: must not exceed scale_max {fields['scale_max']:g} (got {fields['score']:g})",
+        "score",
+    )
 
 
 _TS_EXPECTED: Final = "must be an RFC 3339 timestamp with an offset, like 2026-11-20T17:00:00+01:00"
@@ -356,8 +400,12 @@ def _clip(value: object) -> str:
 
 __all__ = [
     "CHANNELS",
+    "EARLIEST_EVENT_TIME",
     "EVENT_TYPES",
+    "LATEST_EVENT_TIME",
+    "MAX_DURATION_S",
     "MAX_EVENT_BYTES",
+    "MAX_SCALE",
     "PRIORITIES",
     "REASONS",
     "TICKET_STATUSES",

@@ -1,8 +1,8 @@
-"""The objective report (DESIGN.md section 5): the SLI of every objective over the input."""
+"""The objective report of `slamon replay --report`: the SLI of every objective over the input."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Final
 
 from monitor.domain.agreement import AvailabilityObjective, ItemObjective, WindowObjective
 from monitor.domain.contract import ContractRuntime
@@ -21,7 +21,21 @@ def build_report(engine: Engine) -> dict[str, Any]:
             "too_late": counters.too_late,
             "unknown_contract": counters.unknown_contract,
         },
-        "unknown_contracts": dict(sorted(engine.unknown_contracts.items())),
+        **_unknown_contracts(engine),
+    }
+
+
+#: How many unknown contract ids the report lists (the most frequent).
+LISTED_UNKNOWN_CONTRACTS: Final = 20
+
+
+def _unknown_contracts(engine: Engine) -> dict[str, Any]:
+    """The most frequent unknown contract ids, and how many distinct ids there were."""
+    unknown = engine.unknown_contracts
+    return {
+        "unknown_contracts": dict(unknown.top(LISTED_UNKNOWN_CONTRACTS)),
+        "unknown_contracts_distinct": unknown.distinct,
+        "unknown_contracts_exact": unknown.exact,
     }
 
 

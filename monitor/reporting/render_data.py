@@ -207,9 +207,15 @@ def write_csvs(out: Path, stem: str, document: dict[str, Any]) -> list[Path]:
     return written
 
 
+#: First characters that make a spreadsheet read a cell as a formula (OWASP, CSV injection).
+FORMULA_TRIGGERS: Final = ("=", "+", "-", "@", "\t", "\r")
+
+
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value  # shown as text, as OWASP recommends; numbers stay numbers
     return value

@@ -65,7 +65,7 @@ def build_reports(
         for a in agreements
     ]
     events = result.report()["events"]
-    others = sum(engine.unknown_contracts.get(cid, 0) for cid in set(out_of_scope))
+    others = sum(engine.unknown_contracts.counts.get(cid, 0) for cid in set(out_of_scope))
     events["unknown_contract"] -= others
     events["out_of_scope"] = others
     return ReportRun(reports, result, {**(source or {}), "events": events})

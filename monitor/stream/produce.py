@@ -7,7 +7,9 @@ routing is checked here (a JSON object with string ``type`` and ``contract_id``
 and a known family): the worker validates every field and dead-letters the rest
 with the source offset. A line that cannot be routed is not lost: it goes to the
 dead-letter topic with its original bytes and ``slamon-reason`` /
-``slamon-error`` / ``slamon-source`` headers. Blank lines are skipped.
+``slamon-error`` / ``slamon-source`` headers (a line too long to be an event:
+its first bytes, reason ``too_large``; it is never read whole). Blank lines
+are skipped.
 """
 
 from __future__ import annotations
@@ -38,9 +40,11 @@ from monitor.domain.events import (
     INVALID_JSON,
     MISSING_FIELD,
     NOT_OBJECT,
+    TOO_LARGE,
     UNKNOWN_TYPE,
     WRONG_TYPE,
 )
+from monitor.replay import CutLine, read_lines
 from monitor.settings import Settings, Topics
 
 __all__ = [
@@ -142,17 +146,22 @@ async def produce_file(path: Path, settings: Settings, *, progress: bool) -> Pro
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), **PRODUCER_TUNING)
     try:
         await producer.start()  # inside: a failed start (no broker) must still close it
-        with path.open("rb") as lines, _progress_bar(path, enabled=progress) as advance:
+        with _progress_bar(path, enabled=progress) as advance:
+
+            def read(size: int) -> None:
+                stats.bytes += size
+                advance(size)
+
             pending: list[asyncio.Future[Any]] = []
-            for number, raw in enumerate(lines, start=1):
+            for number, line in enumerate(read_lines(path, read), start=1):
                 stats.lines += 1
-                stats.bytes += len(raw)
-                advance(len(raw))
-                line = raw.rstrip(b"\r\n")
                 if not line.strip():
                     stats.blank += 1
                     continue
-                routed = route_line(line, settings.topics)
+                if isinstance(line, CutLine):  # only its first bytes were read into memory
+                    routed = Routed(settings.topics.deadletter, None, TOO_LARGE, line.problem())
+                else:
+                    routed = route_line(line, settings.topics)
                 pending.append(
                     await producer.send(
                         routed.topic,

@@ -200,3 +200,83 @@ def test_a_bad_timestamp_says_what_is_wrong(ts: str, says: str) -> None:
     assert isinstance(error, EventError)
     assert error.message.startswith(says)
     assert repr(ts) in error.message
+
+
+SURVEY = {**BASE, "type": "survey.response"}
+ANSWERED = {**BASE, "type": "call.answered", "call_id": "C1"}
+ENDED = {**BASE, "type": "call.ended", "call_id": "C1"}
+
+
+@pytest.mark.parametrize(
+    ("fields", "field", "says"),
+    [
+        ({**ANSWERED, "wait_s": 1e306}, "wait_s", "less than or equal to 604800"),
+        ({**ANSWERED, "wait_s": 604800.5}, "wait_s", "less than or equal to 604800"),
+        ({**ENDED, "handle_s": 1e306}, "handle_s", "less than or equal to 604800"),
+        ({**ENDED, "handle_s": -0.5}, "handle_s", "greater than or equal to 0"),
+        ({**SURVEY, "score": 1e306, "scale_max": 1e307}, "score", "less than or equal to 100"),
+        ({**SURVEY, "score": 4, "scale_max": 1e306}, "scale_max", "less than or equal to 100"),
+        ({**SURVEY, "score": 50}, "score", "must not exceed scale_max 5 (got 50)"),
+        ({**SURVEY, "score": 8, "scale_max": 7}, "score", "must not exceed scale_max 7 (got 8)"),
+        ({**SURVEY, "score": -1}, "score", "greater than or equal to 0"),
+    ],
+)
+def test_numbers_outside_their_bounds_are_invalid_values(
+    fields: dict[str, object], field: str, says: str
+) -> None:
+    error = parse_event(_raw(**fields))
+
+    assert isinstance(error, EventError)
+    assert (error.reason, error.field) == ("invalid_value", field)
+    assert says in error.message
+
+
+@pytest.mark.parametrize(
+    "fields",
+    [
+        {**ANSWERED, "wait_s": 604800},
+        {**ENDED, "handle_s": 0},
+        {**SURVEY, "score": 5},
+        {**SURVEY, "score": 100, "scale_max": 100},
+        {**SURVEY, "score": 0, "scale_max": 10},
+    ],
+)
+def test_numbers_at_their_bounds_are_accepted(fields: dict[str, object]) -> None:
+    assert isinstance(parse_event(_raw(**fields)), Event)
+
+
+def test_a_huge_integer_literal_is_an_invalid_value_not_a_crash() -> None:
+    raw = _raw(**ANSWERED)[:-1] + b', "wait_s": 1' + b"0" * 400 + b"}"
+
+    error = parse_event(raw)
+
+    assert isinstance(error, EventError)
+    assert (error.reason, error.field) == ("invalid_value", "wait_s")
+
+
+@pytest.mark.parametrize(
+    "ts",
+    [
+        "1969-12-31T23:59:59Z",
+        "1970-01-01T00:30:00+01:00",
+        "0001-01-01T00:00:00Z",
+        "0001-01-01T00:00:00+01:00",
+        "0001-01-01t00:00:00z",
+        "9000-01-01T00:00:00Z",
+        "9999-12-31T23:59:59-23:59",
+    ],
+)
+def test_event_times_outside_1970_to_9000_are_invalid_values(ts: str) -> None:
+    error = parse_event(_raw(**{**CALL, "ts": ts}))
+
+    assert isinstance(error, EventError)
+    assert (error.reason, error.field) == ("invalid_value", "ts")
+    assert error.message.startswith("ts: must be from 1970-01-01T00:00:00Z up to")
+    assert repr(ts) in error.message
+
+
+@pytest.mark.parametrize(
+    "ts", ["1970-01-01T00:00:00Z", "1970-01-01T01:00:00+01:00", "8999-12-31T23:59:59Z"]
+)
+def test_event_times_at_the_ends_of_the_range_are_accepted(ts: str) -> None:
+    assert isinstance(parse_event(_raw(**{**CALL, "ts": ts})), Event)

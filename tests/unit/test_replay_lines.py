@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import tracemalloc
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -14,7 +15,14 @@ import monitor.replay as replay_module
 from monitor.domain.agreement import Agreement
 from monitor.domain.engine import Engine
 from monitor.domain.events import Event, parse_event
-from monitor.replay import PARSE_BATCH_LINES, read_lines, replay
+from monitor.replay import (
+    MAX_LINE_BYTES,
+    PARSE_BATCH_LINES,
+    UTF8_BOM,
+    CutLine,
+    read_lines,
+    replay,
+)
 from monitor.rulespec.loader import load_rules
 from monitor.simulate import simulate
 from tests.support import agreement
@@ -97,3 +105,100 @@ def test_read_lines_gives_the_lines_of_line_by_line_reading_at_any_chunk_size(
 
     assert read == [line.rstrip(b"\r\n") for line in io.BytesIO(content)]
     assert read == [b'{"a": 1}', b"", b"plain", b"x", b"", b"", b"long" * 40, b"last"]
+
+
+def test_a_line_longer_than_the_limit_is_cut_while_read_and_keeps_its_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replay_module, "READ_CHUNK_BYTES", 1000)
+    huge = b'{"queue": "' + b"q" * 100_000 + b'"}'
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"first\n" + huge + b"\r\nlast")
+
+    first, cut, last = read_lines(path)
+
+    assert (first, last) == (b"first", b"last")
+    assert isinstance(cut, CutLine)
+    assert cut.size == len(huge)  # without its line end
+    assert bytes(cut) == huge[: MAX_LINE_BYTES + 1]
+
+
+def test_a_line_at_the_limit_is_read_whole_across_blocks(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(replay_module, "READ_CHUNK_BYTES", 1000)
+    line = b"x" * MAX_LINE_BYTES
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(line + b"\n" + line)
+
+    read = list(read_lines(path))
+
+    assert read == [line, line]
+    assert not any(isinstance(each, CutLine) for each in read)
+
+
+def test_a_huge_line_is_too_large_at_its_number_with_its_size_and_costs_no_memory(
+    tmp_path: Path,
+) -> None:
+    agreements, lines = simulated_hours()
+    lines = lines[:50]
+    size = 20 * 1024 * 1024
+    huge = b'{"event_id": "' + b"x" * size + b'"}'
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join([*lines[:10], huge, *lines[10:]]))
+    tracemalloc.start()
+
+    result = replay(read_lines(path), agreements)
+
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    assert [(bad.line, bad.reason, bad.message) for bad in result.invalid] == [
+        (11, "too_large", f"event is {len(huge)} bytes, the limit is {MAX_LINE_BYTES}")
+    ]
+    assert result.report()["events"]["total"] == 51
+    assert peak < size / 4  # the line is never held whole
+
+
+@pytest.mark.parametrize("chunk_bytes", [1, 2, 3, 4, 1 << 19])
+def test_a_byte_order_mark_at_the_start_is_dropped_and_the_first_event_kept(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, chunk_bytes: int
+) -> None:
+    monkeypatch.setattr(replay_module, "READ_CHUNK_BYTES", chunk_bytes)
+    agreements, lines = simulated_hours()
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(UTF8_BOM + b"\n".join([lines[0], b"{bad", *lines[1:20]]))
+
+    result = replay(read_lines(path), agreements)
+
+    assert [(bad.line, bad.reason) for bad in result.invalid] == [(2, "invalid_json")]
+    assert result.engine.counters.total == 20
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (UTF8_BOM, []),
+        (UTF8_BOM[:2], [UTF8_BOM[:2]]),
+        (UTF8_BOM + b"\n", [b""]),
+        (b"a" + UTF8_BOM, [b"a" + UTF8_BOM]),
+        (b"a\n" + UTF8_BOM + b"b", [b"a", UTF8_BOM + b"b"]),
+    ],
+)
+def test_only_a_byte_order_mark_opening_the_file_is_dropped(
+    tmp_path: Path, content: bytes, expected: list[bytes]
+) -> None:
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(content)
+
+    assert list(read_lines(path)) == expected
+
+
+def test_a_bad_first_line_after_a_byte_order_mark_is_line_one(tmp_path: Path) -> None:
+    agreements, lines = simulated_hours()
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(UTF8_BOM + b"\n".join([b"{bad", *lines[:5]]))
+
+    result = replay(read_lines(path), agreements)
+
+    assert [(bad.line, bad.reason) for bad in result.invalid] == [(1, "invalid_json")]
+    assert result.engine.counters.total == 5
