@@ -50,9 +50,11 @@ def send_test(
     ] = True,
 ) -> None:
     """Send a test alert through the real sink and retry wrapper; exit 1 if it was not accepted."""
+    from monitor.logs import configure_logging
     from monitor.sinks.config import load_notifiers
 
     settings = _settings(notifiers)
+    configure_logging(settings.log_level, settings.log_format)
     try:
         loaded = load_notifiers(settings.notifiers_file)
     except MonitorError as exc:

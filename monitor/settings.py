@@ -246,11 +246,13 @@ class Settings(BaseSettings):
                 keyfile=_str_or_none(self.ssl_keyfile),
             )
         if self.security_protocol.startswith("SASL_"):
+            from monitor.logs import register_secrets
+
+            password = self.sasl_password.get_secret_value() if self.sasl_password else None
+            register_secrets([password] if password else [])  # masked in every log line
             kwargs["sasl_mechanism"] = self.sasl_mechanism
             kwargs["sasl_plain_username"] = self.sasl_username
-            kwargs["sasl_plain_password"] = (
-                self.sasl_password.get_secret_value() if self.sasl_password else None
-            )
+            kwargs["sasl_plain_password"] = password
         return kwargs
 
     def redacted(self) -> dict[str, Any]:

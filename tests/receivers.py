@@ -2,9 +2,12 @@
 
 ``Receiver(script)`` answers the n-th request with ``script[n]`` and 200 after the
 script ends; ``fail_paths`` answer a path with a fixed status. A script entry is a
-status code, ``(status, retry_after)`` for a Retry-After header, or ``"hang"``
+status code, ``(status, retry_after)`` for a Retry-After header, ``"hang"``
 (answer 503 only after ``hang_s``, so a client with a shorter timeout gives up
-first; never counted as accepted).
+first; never counted as accepted), ``"huge"`` (200 with a body of ``huge_bytes``,
+written as fast as the client reads) or ``"trickle"`` (200, then one body byte
+every ``trickle_s`` for at most ``trickle_for_s``). For the last two,
+``streamed`` records how many body bytes went out before the client hung up.
 """
 
 from __future__ import annotations
@@ -41,7 +44,11 @@ class Receiver:
     script: Sequence[Answer] = ()
     hang_s: float = 1.0
     fail_paths: Mapping[str, int] = field(default_factory=dict)
+    huge_bytes: int = 256 * 1024 * 1024
+    trickle_s: float = 0.2
+    trickle_for_s: float = 30.0
     requests: list[Seen] = field(default_factory=list)
+    streamed: list[int] = field(default_factory=list)
     _runner: web.AppRunner | None = None
     port: int = 0
 
@@ -69,7 +76,7 @@ class Receiver:
         assert self._runner is not None
         await self._runner.cleanup()
 
-    async def _handle(self, request: web.Request) -> web.Response:
+    async def _handle(self, request: web.Request) -> web.StreamResponse:
         body = await request.read()
         index = len(self.requests)
         answer: Answer = self.script[index] if index < len(self.script) else 200
@@ -77,6 +84,8 @@ class Receiver:
         headers: dict[str, str] = {}
         if answer == "hang":
             status = 503
+        elif answer in ("huge", "trickle"):
+            status = 200
         elif isinstance(answer, tuple):
             status, headers["Retry-After"] = answer
         else:
@@ -94,7 +103,33 @@ class Receiver:
         )
         if answer == "hang":
             await asyncio.sleep(self.hang_s)
+        if answer == "huge":
+            return await self._stream(request, self.huge_bytes, 64 * 1024, 0.0)
+        if answer == "trickle":
+            count = int(self.trickle_for_s / self.trickle_s)
+            return await self._stream(request, count, 1, self.trickle_s)
         return web.Response(status=status, headers=headers, text="{}")
+
+    async def _stream(
+        self, request: web.Request, total: int, chunk: int, pause_s: float
+    ) -> web.StreamResponse:
+        """Write ``total`` bytes in ``chunk``-sized pieces until done or the client leaves."""
+        response = web.StreamResponse(status=200)
+        response.content_length = total
+        await response.prepare(request)
+        sent = 0
+        try:
+            while sent < total:
+                piece = min(chunk, total - sent)
+                await response.write(b"x" * piece)
+                sent += piece
+                if pause_s:
+                    await asyncio.sleep(pause_s)
+        except (ConnectionError, RuntimeError):
+            pass  # the client hung up: what we want to see
+        finally:
+            self.streamed.append(sent)
+        return response
 
 
 class Recorder(BaseHTTPRequestHandler):

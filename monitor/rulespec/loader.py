@@ -16,10 +16,15 @@ from pydantic import ValidationError
 from monitor.domain.agreement import Agreement
 from monitor.domain.errors import AgreementError, Problem
 from monitor.rulespec.build import build_agreement
-from monitor.rulespec.problems import problems_from
-from monitor.rulespec.references import check_references
+from monitor.rulespec.problems import format_path, problems_from
+from monitor.rulespec.references import (
+    check_closed_stretches,
+    check_reach,
+    check_references,
+)
 from monitor.rulespec.v1 import VERSION, AgreementSpec
 from monitor.rulespec.yamldoc import Document, YamlSyntaxError, parse_yaml
+from monitor.rulespec.yamlguard import MAX_FILE_BYTES, RejectedYamlError, check_text
 
 AGREEMENT_SUFFIXES: Final = (".yaml", ".yml")
 NO_LINE: Final = 0
@@ -94,8 +99,14 @@ def _agreement_files(paths: Sequence[Path]) -> tuple[list[Path], list[Problem]]:
 
 
 def _load_file(path: Path) -> _Loaded:
+    """Reads at most one byte past the size limit, so a huge file costs no memory."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as file:
+            raw = file.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            message = f"larger than {MAX_FILE_BYTES} bytes, the limit for an agreement file"
+            raise AgreementError([Problem(str(path), NO_LINE, "(file)", message)])
+        text = raw.decode("utf-8")
     except UnicodeDecodeError:
         raise AgreementError([Problem(str(path), NO_LINE, "(file)", "not UTF-8 text")]) from None
     except OSError as error:
@@ -106,7 +117,14 @@ def _load_file(path: Path) -> _Loaded:
 
 def _load(text: str, filename: str) -> _Loaded:
     try:
+        check_text(text)
         document = parse_yaml(text)
+    except RejectedYamlError as error:
+        problems = [
+            Problem(filename, line, format_path(path), message)
+            for line, path, message in error.issues
+        ]
+        raise AgreementError(problems) from None
     except YamlSyntaxError as error:
         raise AgreementError([Problem(filename, error.line, "(yaml)", error.message)]) from None
     _check_version(document, filename)
@@ -116,6 +134,9 @@ def _load(text: str, filename: str) -> _Loaded:
         spec = AgreementSpec.model_validate(document.data)
     except ValidationError as error:
         problems += problems_from(error, document, filename)
+    if spec is not None:
+        problems += check_reach(spec, document, filename)
+        problems += check_closed_stretches(spec, document, filename)
     if problems or spec is None:
         raise AgreementError(sorted(set(problems), key=lambda p: (p.line, p.field, p.message)))
     return _Loaded(build_agreement(spec, filename), document.line_of(("contract",)))

@@ -9,6 +9,7 @@ nearest parent that is in the file (a missing field is reported at its parent).
 from __future__ import annotations
 
 import difflib
+import re
 from collections.abc import Iterable, Iterator
 from datetime import date
 from functools import cache
@@ -21,6 +22,9 @@ from monitor.domain.errors import Problem
 from monitor.rulespec import v1
 from monitor.rulespec.yamldoc import Document, YamlPath
 
+MAX_MESSAGE_CHARS: Final = 240
+"""A message quotes the value it is about; a 5,000-digit one is cut, not echoed."""
+_LONG_WORD: Final = re.compile(r"\S{48,}")
 _VALUE_ERROR_PREFIXES: Final = ("Value error, ", "Assertion failed, ")
 _EXPECTED: Final = {
     "model_type": "a mapping",
@@ -50,7 +54,15 @@ def _problem(detail: ErrorDetails, document: Document, filename: str) -> Problem
     path = _path_in_file(detail["loc"], document.data)
     if detail["type"] in ("union_tag_invalid", "union_tag_not_found"):
         path = (*path, "kind")
-    return Problem(filename, document.line_of(path), format_path(path), _message(detail))
+    return Problem(filename, document.line_of(path), format_path(path), shorten(_message(detail)))
+
+
+def shorten(message: str) -> str:
+    """Cut long words (a quoted 5,000-digit value) in the middle, keep the rest of the message."""
+    message = _LONG_WORD.sub(lambda found: f"{found[0][:24]}…{found[0][-8:]}", message)
+    if len(message) > MAX_MESSAGE_CHARS:
+        message = message[: MAX_MESSAGE_CHARS - 1] + "…"
+    return message
 
 
 def _path_in_file(loc: Iterable[str | int], data: Any) -> YamlPath:

@@ -5,11 +5,18 @@ or ``N workdays``), targets (``>= 80%``, ``<= 30s``, ``>= 4.5``), percents
 (``75%``), day ranges (``mon-fri``) and opening hours (``09:00-12:00``). Each
 parser takes the raw YAML value and returns the parsed value or raises
 ``ValueError`` with a message meant for the person editing the file.
+
+Every number is finite and bounded (``.nan``, ``.inf`` and ``100000000 workdays``
+are mistakes, and the engine would spin or overflow on them): durations are at
+most :data:`MAX_DURATION_S` unless a field sets a tighter bound. docs/agreements.md
+lists each bound ("Limits").
 """
 
 from __future__ import annotations
 
+import math
 import re
+from collections.abc import Callable
 from datetime import date, datetime
 from typing import Any, Final, cast
 
@@ -17,6 +24,11 @@ from monitor.domain.agreement import BusinessTime, Comparator, Deadline, Target,
 
 DAYS: Final = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 MINUTES_PER_DAY: Final = 1440
+DAY_S: Final = 86400.0
+MAX_DURATION_S: Final = 366 * DAY_S
+MAX_WORKDAYS: Final = 366
+MAX_NUMBER: Final = 1e6
+"""The largest magnitude of a plain-number target such as ``>= 4.5``."""
 
 _UNIT_SECONDS: Final = {"d": 86400.0, "h": 3600.0, "m": 60.0, "s": 1.0}
 _DURATION: Final = re.compile(r"(?:\d+(?:\.\d+)?[dhms])+")
@@ -33,8 +45,39 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
-def parse_duration(value: Any) -> float:
-    """Seconds from ``"1h30m"``-style text or a plain non-negative number."""
+def show_seconds(seconds: float) -> str:
+    """``86400.0`` → ``1d``, ``5400.0`` → ``1h30m``: a bound as a person writes it."""
+    parts = []
+    rest = round(seconds)
+    for unit, size in _UNIT_SECONDS.items():
+        count, rest = divmod(rest, int(size))
+        if count:
+            parts.append(f"{count}{unit}")
+    return "".join(parts) or "0s"
+
+
+def parse_duration(value: Any, maximum: float = MAX_DURATION_S) -> float:
+    """Seconds from ``"1h30m"``-style text or a plain non-negative number, at most ``maximum``."""
+    seconds = _duration_seconds(value)
+    if not math.isfinite(seconds):
+        raise ValueError(f"duration {value!r} is not a finite number")
+    if seconds > maximum:
+        raise ValueError(f"duration {value!r} is longer than {show_seconds(maximum)}, the limit")
+    return seconds
+
+
+def duration_at_most(maximum: float, *, positive: bool = False) -> Callable[[Any], float]:
+    """A duration parser with a tighter bound than the default, for one field."""
+
+    def parse(value: Any) -> float:
+        if positive:
+            return parse_positive_duration(value, maximum)
+        return parse_duration(value, maximum)
+
+    return parse
+
+
+def _duration_seconds(value: Any) -> float:
     if _is_number(value):
         if value < 0:
             raise ValueError(f"duration {value} is negative")
@@ -52,8 +95,8 @@ def parse_duration(value: Any) -> float:
     return sum(float(n) * _UNIT_SECONDS[unit] for n, unit in _DURATION_PART.findall(text))
 
 
-def parse_positive_duration(value: Any) -> float:
-    seconds = parse_duration(value)
+def parse_positive_duration(value: Any, maximum: float = MAX_DURATION_S) -> float:
+    seconds = parse_duration(value, maximum)
     if seconds <= 0:
         raise ValueError(f"duration {value!r} must be greater than zero")
     return seconds
@@ -62,7 +105,10 @@ def parse_positive_duration(value: Any) -> float:
 def parse_deadline(value: Any) -> Deadline:
     """``"2 workdays"`` is Workdays(2); any positive duration is BusinessTime."""
     if isinstance(value, str) and (found := _WORKDAYS.fullmatch(value.strip().lower())):
-        count = int(found.group(1))
+        digits = found.group(1).lstrip("0") or "0"
+        if len(digits) > len(str(MAX_WORKDAYS)) or int(digits) > MAX_WORKDAYS:
+            raise ValueError(f"{value!r}: at most {MAX_WORKDAYS} workdays")
+        count = int(digits)
         if count < 1:
             raise ValueError(f"{value!r}: the number of workdays must be at least 1")
         return Workdays(count)
@@ -90,10 +136,13 @@ def parse_target(value: Any) -> Target:
             raise ValueError(f"target {value!r}: a percent must be between 0% and 100%")
         return Target(comparator, percent / 100, "ratio")
     if _NUMBER.fullmatch(amount):
-        return Target(comparator, float(amount), "number")
+        number = float(amount)
+        if not abs(number) <= MAX_NUMBER:
+            raise ValueError(f"target {value!r}: a number target is at most {MAX_NUMBER:g}")
+        return Target(comparator, number, "number")
     if not _DURATION.fullmatch(amount):
         raise ValueError(f"bad target {value!r}: {amount!r} is not a percent, time or number")
-    seconds = parse_duration(amount)
+    seconds = parse_duration(amount, DAY_S)
     if seconds <= 0:
         raise ValueError(f"target {value!r}: a time target must be greater than zero")
     return Target(comparator, seconds, "seconds")

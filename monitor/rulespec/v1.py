@@ -45,6 +45,13 @@ VERSION: Final = "slamon/v1"
 PAUSE_STATUSES: Final = ("new", "open", "pending", "on_hold")
 WINDOW_CHANNELS: Final = ("phone", "chat")
 _IDENTIFIER_CHARS: Final = frozenset("abcdefghijklmnopqrstuvwxyz0123456789._-")
+MAX_WINDOW_S: Final = 92 * units.DAY_S
+"""A quarter: a rolling window keeps up to one bucket per minute of it."""
+MAX_SHORT_ABANDON_S: Final = 3600.0
+MAX_INTERVAL_S: Final = 30 * units.DAY_S
+"""Escalation ``after`` and ``repeat_interval``."""
+MAX_VOLUME: Final = 1_000_000
+MAX_SCALE: Final = 1000.0
 
 
 def _identifier(value: Any) -> str:
@@ -111,21 +118,25 @@ def _never_on_calls_and_chats(what: str) -> PlainValidator:
 Identifier = Annotated[str, PlainValidator(_identifier)]
 TimeZoneName = Annotated[str, PlainValidator(_timezone)]
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
-Duration = Annotated[float, PlainValidator(units.parse_duration)]
-PositiveDuration = Annotated[float, PlainValidator(units.parse_positive_duration)]
+WindowLength = Annotated[float, PlainValidator(units.duration_at_most(MAX_WINDOW_S, positive=True))]
+Threshold = Annotated[float, PlainValidator(units.duration_at_most(units.DAY_S, positive=True))]
+ShortAbandon = Annotated[float, PlainValidator(units.duration_at_most(MAX_SHORT_ABANDON_S))]
+HoldFor = Annotated[float, PlainValidator(units.duration_at_most(units.DAY_S))]
+Interval = Annotated[float, PlainValidator(units.duration_at_most(MAX_INTERVAL_S, positive=True))]
+After = Annotated[float, PlainValidator(units.duration_at_most(MAX_INTERVAL_S))]
 DeadlineValue = Annotated[Deadline, PlainValidator(units.parse_deadline)]
 Percent = Annotated[float, PlainValidator(units.parse_percent)]
 Date = Annotated[date, PlainValidator(units.parse_date)]
 Days = Annotated[tuple[int, ...], PlainValidator(units.parse_days)]
 Hours = Annotated[tuple[int, int], PlainValidator(units.parse_hours)]
-Volume = Annotated[StrictInt, Field(ge=1)]
+Volume = Annotated[StrictInt, Field(ge=1, le=MAX_VOLUME)]
 HigherRatio = Annotated[Target, _target("ratio", higher_is_better=True)]
 LowerRatio = Annotated[Target, _target("ratio", higher_is_better=False)]
 LowerSeconds = Annotated[Target, _target("seconds", higher_is_better=False)]
 
 
 class _Spec(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 # --- calendars ---------------------------------------------------------------
@@ -235,18 +246,18 @@ class _Objective(_Spec):
 
 
 class _WindowObjective(_Objective):
-    window: PositiveDuration
+    window: WindowLength
     match: WindowMatchSpec = WindowMatchSpec()
     min_volume: Volume | None = None
-    hold_for: Duration | None = Field(default=None, alias="for")
+    hold_for: HoldFor | None = Field(default=None, alias="for")
 
 
 class ServiceLevelSpec(_WindowObjective):
     kind: Literal["service_level"]
-    threshold: PositiveDuration
+    threshold: Threshold
     target: HigherRatio
     formula: ServiceLevelFormula = DEFAULT_SERVICE_LEVEL_FORMULA
-    short_abandon: Duration = 0.0
+    short_abandon: ShortAbandon = 0.0
 
 
 class AverageTimeSpec(_WindowObjective):
@@ -257,12 +268,12 @@ class AverageTimeSpec(_WindowObjective):
 class AbandonmentSpec(_WindowObjective):
     kind: Literal["abandonment_rate"]
     target: LowerRatio
-    short_abandon: Duration = 0.0
+    short_abandon: ShortAbandon = 0.0
 
 
 class SatisfactionSpec(_WindowObjective):
     kind: Literal["satisfaction"]
-    scale_max: Annotated[float, Field(gt=0)] = 5.0
+    scale_max: Annotated[float, Field(gt=0, le=MAX_SCALE)] = 5.0
     satisfied_min_score: float | None = None
     target: HigherRatio
 
@@ -325,7 +336,7 @@ WindowSpec = ServiceLevelSpec | AverageTimeSpec | AbandonmentSpec | Satisfaction
 
 
 class EscalationSpec(_Spec):
-    after: Duration
+    after: After
     notify: Annotated[list[Text], Field(min_length=1)]
     business_hours_only: StrictBool = False
 
@@ -334,9 +345,9 @@ class AlertingSpec(_Spec):
     """Contract-wide alerting; ``None`` fields take the engine's defaults."""
 
     warn_at: list[Percent] | None = None
-    hold_for: Duration | None = Field(default=None, alias="for")
+    hold_for: HoldFor | None = Field(default=None, alias="for")
     min_volume: Volume | None = None
-    repeat_interval: PositiveDuration | None = None
+    repeat_interval: Interval | None = None
     escalation: Annotated[list[EscalationSpec], Field(min_length=1)] | None = None
 
     @field_validator("escalation")

@@ -2,7 +2,8 @@
 
 ``Settings.notifiers_file`` (``SLAMON_NOTIFIERS_FILE``) points at it; YAML or TOML.
 Keys and tokens are never in the file: ``routing_key_env: PD_KEY`` names an
-environment variable, read once into a ``SecretStr``. Every error names the file
+environment variable, read once into a ``SecretStr`` and registered with
+:func:`monitor.logs.register_secrets` so no log line can show it. Every error names the file
 and the field (``notifiers.yaml: notifiers.pd.routing_key_env: …``) and never
 echoes a value. docs/notifications.md is the reference; notifiers.example.yaml a
 complete example.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
     BeforeValidator,
     ConfigDict,
@@ -28,6 +30,7 @@ from pydantic import (
 
 from monitor.domain.errors import MonitorError
 from monitor.domain.escalation import Route
+from monitor.logs import register_secrets
 from monitor.rulespec.problems import format_path
 from monitor.rulespec.units import parse_duration, parse_positive_duration
 from monitor.settings import ConfigFileError, read_config_file
@@ -36,16 +39,25 @@ from monitor.sinks.alertmanager import AlertmanagerSink
 from monitor.sinks.base import RateLimit, Sink
 from monitor.sinks.opsgenie import OpsgenieSink
 from monitor.sinks.pagerduty import PagerDutySink
-from monitor.sinks.retry import RetryPolicy
+from monitor.sinks.retry import MAX_RESPONSE_BYTES, RetryPolicy
 from monitor.sinks.slack import SlackSink
+from monitor.sinks.urls import url_problem
 from monitor.sinks.webhook import WebhookSink
 
 __all__ = ["Notifiers", "NotifiersFileError", "load_notifiers"]
 
+
+def _checked_url(url: str) -> str:
+    problem = url_problem(url)
+    if problem is not None:
+        raise ValueError(problem)
+    return url
+
+
 Duration = Annotated[float, BeforeValidator(parse_duration)]
 PositiveDuration = Annotated[float, BeforeValidator(parse_positive_duration)]
 EnvName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z_][A-Za-z0-9_]*$")]
-Url = Annotated[str, StringConstraints(pattern=r"^https?://\S+$")]
+Url = Annotated[str, AfterValidator(_checked_url)]
 Name = Annotated[str, StringConstraints(pattern=r"^[a-z0-9][a-z0-9._-]*$")]
 
 
@@ -74,6 +86,7 @@ class RetrySpec(_Spec):
     max_backoff: PositiveDuration = 60.0
     max_retry_after: PositiveDuration = 300.0
     timeout: PositiveDuration = 10.0
+    max_response_bytes: int = Field(default=MAX_RESPONSE_BYTES, ge=0, le=16 * 1024 * 1024)
 
 
 class _SinkSpec(_Spec):
@@ -179,6 +192,7 @@ def _secret(path: Path, name: str, field: str, var: str, env: Mapping[str, str])
         raise NotifiersFileError(
             f"{path}: notifiers.{name}.{field}: environment variable {var} is not set"
         )
+    register_secrets([value])
     return SecretStr(value)
 
 
@@ -205,6 +219,10 @@ def _build(path: Path, name: str, spec: Any, env: Mapping[str, str]) -> Sink:
         return OpsgenieSink(name, key, spec.url, _limit(spec, None))
     if isinstance(spec, SlackSpec):
         url = _secret(path, name, "url_env", spec.url_env, env)
+        if (problem := url_problem(url.get_secret_value())) is not None:
+            raise NotifiersFileError(
+                f"{path}: notifiers.{name}.url_env: environment variable {spec.url_env}: {problem}"
+            )
         return SlackSink(name, url, _limit(spec, slack.RATE_LIMIT))
     assert isinstance(spec, WebhookSpec)
     secret = _secret(path, name, "secret_env", spec.secret_env, env)

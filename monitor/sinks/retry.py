@@ -7,6 +7,12 @@ Retry-After, whichever is longer), respects a per-sink token bucket, and after
 ``max_attempts`` (or a permanent error) hands the notification to the
 dead-letter callback. Nothing is dropped silently: every end is counted in
 ``slamon_notifications_total{sink,outcome}``.
+
+A hostile or broken server cannot hold a sender: each attempt, from connecting
+to the last byte of the answer, has one total deadline (``timeout``; httpx's own
+timeouts are per read, so a body trickling one byte a second never trips them),
+and at most ``max_response_bytes`` of the answer are read (we only need its
+status and headers).
 """
 
 from __future__ import annotations
@@ -27,6 +33,7 @@ from monitor.metrics import Metrics
 from monitor.sinks.base import RateLimit, Request, Sink
 
 __all__ = [
+    "MAX_RESPONSE_BYTES",
     "Classification",
     "DeadLetter",
     "Deliverer",
@@ -42,15 +49,20 @@ Sleep = Callable[[float], Awaitable[Any]]
 
 log = structlog.get_logger("slamon.notify")
 
+MAX_RESPONSE_BYTES = 64 * 1024
+
 
 def classify(answer: int | BaseException) -> Classification:
     """HTTP status or transport exception → done, retry or permanent.
 
-    2xx is done. 408, 429 and 5xx are retried, and so are timeouts and network
-    errors (no answer at all). Everything else is permanent: other 4xx (the
-    request itself is wrong), 1xx and 3xx as final answers (a misconfigured
-    URL), a malformed URL or unsupported scheme, and any non-transport error.
+    2xx is done. 408, 429 and 5xx are retried, and so are timeouts (httpx's or
+    the attempt's deadline) and network errors (no answer at all). Everything
+    else is permanent: other 4xx (the request itself is wrong), 1xx and 3xx as
+    final answers (a misconfigured URL), a malformed URL or unsupported scheme,
+    and any non-transport error.
     """
+    if isinstance(answer, TimeoutError):
+        return "retry"
     if isinstance(answer, BaseException):
         if isinstance(answer, httpx.UnsupportedProtocol | httpx.LocalProtocolError):
             return "permanent"
@@ -87,6 +99,8 @@ class RetryPolicy:
     max_backoff: float = 60.0
     max_retry_after: float = 300.0
     timeout: float = 10.0
+    """Total deadline of one attempt: connect, send, and read the answer."""
+    max_response_bytes: int = MAX_RESPONSE_BYTES
 
     def backoff(self, attempt: int, rand: float) -> float:
         full = min(self.max_backoff, self.initial_backoff * 2.0 ** (attempt - 1))
@@ -258,18 +272,33 @@ class Deliverer:
         return _Attempted(False, self._policy.max_attempts, f"gave up after {reason}")
 
     async def _attempt(self, request: Request) -> tuple[int | BaseException, float | None]:
+        policy = self._policy
         try:
-            response = await self._client.request(
-                request.method,
-                request.url,
-                content=request.body,
-                headers=request.headers_at(self._clock()),
-                timeout=self._policy.timeout,
-            )
-        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            async with asyncio.timeout(policy.timeout):
+                async with self._client.stream(
+                    request.method,
+                    request.url,
+                    content=request.body,
+                    headers=request.headers_at(self._clock()),
+                    timeout=policy.timeout,
+                ) as response:
+                    await _read_at_most(response, policy.max_response_bytes)
+        except Exception as exc:
             return exc, None
         return response.status_code, retry_after(response.headers.get("Retry-After"), self._clock())
 
     def _count(self, sink: str, outcome: str) -> None:
         if self._metrics is not None:
             self._metrics.notifications.labels(sink, outcome).inc()
+
+
+async def _read_at_most(response: httpx.Response, limit: int) -> None:
+    """Read (and drop) the answer's body up to ``limit`` bytes, so a short one frees the
+    connection for reuse; a longer one is cut off when the response closes."""
+    if response.is_stream_consumed:
+        return  # built in memory (a mock transport): nothing left to read
+    read = 0
+    async for chunk in response.aiter_raw():
+        read += len(chunk)
+        if read >= limit:
+            return

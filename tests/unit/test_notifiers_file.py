@@ -87,6 +87,26 @@ BAD = {
         "notifiers:\n  hook: {type: webhook, url: 'ftp://x', secret_env: S}\n",
         "notifiers.hook.url: must be an http:// or https:// URL",
     ),
+    "a port out of range": (
+        "notifiers:\n  hook: {type: webhook, url: 'http://127.0.0.1:99999/x', secret_env: S}\n",
+        "notifiers.hook.url: not a valid URL: the port must be a number from 1 to 65535",
+    ),
+    "a port that is not a number": (
+        "notifiers:\n  am: {type: alertmanager, urls: ['http://am:web']}\n",
+        "notifiers.am.urls[0]: not a valid URL: the port must be a number from 1 to 65535",
+    ),
+    "a port of zero": (
+        "notifiers:\n  pd: {type: pagerduty, url: 'https://pd:0/', routing_key_env: S}\n",
+        "notifiers.pd.url: not a valid URL: the port must be a number from 1 to 65535",
+    ),
+    "no host": (
+        "notifiers:\n  og: {type: opsgenie, url: 'https:///v2', api_key_env: S}\n",
+        "notifiers.og.url: not a valid URL: it has no host",
+    ),
+    "a bad generator URL": (
+        "notifiers:\n  am: {type: alertmanager, urls: ['http://a'], generator_url: 'http://g:1x'}\n",
+        "notifiers.am.generator_url: not a valid URL",
+    ),
     "a key instead of an env name": (
         "notifiers:\n  pd: {type: pagerduty, routing_key_env: 'abc-123 def'}\n",
         "notifiers.pd.routing_key_env: must name an environment variable",
@@ -142,3 +162,27 @@ def test_an_invalid_file_never_echoes_values(tmp_path: Path) -> None:
     with pytest.raises(NotifiersFileError) as caught:
         load_notifiers(path, {})
     assert "R0UTING-KEY-PASTED-HERE" not in str(caught.value)
+
+
+@pytest.mark.parametrize(
+    ("url", "problem"),
+    [
+        ("https://hooks.slack.com:99999/services/T000/B000/SECRET", "the port must be a number"),
+        ("hooks.slack.com/services/T000/B000/SECRET", "must be an http:// or https:// URL"),
+        ("https:///services/T000/B000/SECRET", "it has no host"),
+    ],
+)
+def test_a_bad_slack_url_in_the_environment_stops_loading_without_showing_it(
+    tmp_path: Path, url: str, problem: str
+) -> None:
+    path = tmp_path / "notifiers.yaml"
+    path.write_text("notifiers:\n  chat: {type: slack, url_env: SLACK_URL}\n", encoding="utf-8")
+
+    with pytest.raises(NotifiersFileError) as caught:
+        load_notifiers(path, {"SLACK_URL": url})
+
+    message = str(caught.value)
+    assert message.startswith(f"{path}: notifiers.chat.url_env: environment variable SLACK_URL: ")
+    assert problem in message
+    assert "\n" not in message
+    assert "SECRET" not in message

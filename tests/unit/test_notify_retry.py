@@ -104,6 +104,9 @@ EXCEPTIONS = [
     (httpx.RemoteProtocolError("hung up", request=REQUEST), "retry"),
     (httpx.UnsupportedProtocol("ftp://", request=REQUEST), "permanent"),
     (httpx.InvalidURL("no host"), "permanent"),
+    (TimeoutError(), "retry"),  # the attempt's total deadline
+    (OverflowError("port out of range"), "permanent"),
+    (ExceptionGroup("pool", [OSError("bad port")]), "permanent"),
     (ValueError("bug"), "permanent"),
 ]
 
