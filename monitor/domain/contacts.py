@@ -88,9 +88,11 @@ class Contacts:
             self.offered(chat_id, ts, event["queue"], event["attributes"])
         elif kind == "chat.ended":
             self.ended(chat_id, ts, None)
-        elif kind != "chat.customer_message" and not self.has_left(chat_id):
-            answered = kind == "chat.agent_message"
-            self.left(chat_id, ts, answered, None, event["queue"], event["attributes"])
+        elif kind != "chat.customer_message":
+            record = self.records.get(chat_id)
+            if record is None or record.left is None:
+                answered = kind == "chat.agent_message"
+                self.left(chat_id, ts, answered, None, event["queue"], event["attributes"])
 
     def offered(self, contact_id: str, ts: float, queue: str | None, attrs: dict[str, str]) -> None:
         record = self.records.get(contact_id)
@@ -107,10 +109,6 @@ class Contacts:
             self._count_left(record)
             if record.ended is not None or not record.answered:
                 del self.records[contact_id]
-
-    def has_left(self, contact_id: str) -> bool:
-        record = self.records.get(contact_id)
-        return record is not None and record.left is not None
 
     def left(
         self,

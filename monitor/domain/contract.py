@@ -179,7 +179,9 @@ class ContractRuntime:
     # -- time --------------------------------------------------------------------
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
-        self.items.advance(watermark, alerts)
+        due = self.due
+        if due and due[0][0] < watermark:
+            self.items.advance(watermark, alerts)
         minute = math.floor(watermark // 60)
         if minute == self.trackers_minute:
             return  # trackers were brought to this minute and no start moved since

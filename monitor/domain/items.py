@@ -258,7 +258,7 @@ class ItemClocks:
             return []  # a private note answers nobody
         else:
             op = _TICKET_OPS[kind]
-        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(TICKET, event["ticket_id"], entry, watermark)
 
     def apply_call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -267,7 +267,7 @@ class ItemClocks:
             return []
         op = _CALL_OPS[event["type"]]
         arg = ["phone", None, None, event["queue"], event["attributes"]] if op == CREATE else None
-        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CALL, event["call_id"], entry, watermark)
 
     def apply_chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -276,7 +276,7 @@ class ItemClocks:
             return []
         op = _CHAT_OPS[event["type"]]
         arg = ["chat", None, None, event["queue"], event["attributes"]] if op == CREATE else None
-        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CHAT, event["chat_id"], entry, watermark)
 
     def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
@@ -475,7 +475,8 @@ class ItemClocks:
             elif _settled(cycle, flags, watermark):
                 continue
             due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
-            if not stored and flags:
+            # Keep flags once any is set: every flag but ``warned`` is set with an effect.
+            if not stored and (effects or flags.warned):
                 stored_flags[flag_key] = flags
             if effects:
                 for effect in effects:
