@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from monitor.domain.events import Fields
 from monitor.domain.windows import WindowTracker, call_contribution
 
 
@@ -67,32 +66,6 @@ class Contacts:
         self.queue_windows = queue_windows
         self.handle_windows = handle_windows
         self.records: dict[str, ContactRecord] = {}
-
-    def apply_call(self, event: Fields, ts: float) -> None:
-        """A ``call.*`` event: offered, answered or abandoned (left the queue), ended."""
-        kind, call_id = event["type"], event["call_id"]
-        if kind == "call.offered":
-            self.offered(call_id, ts, event["queue"], event["attributes"])
-        elif kind == "call.ended":
-            self.ended(call_id, ts, event["handle_s"])
-        else:
-            answered = kind == "call.answered"
-            queue, attrs = event["queue"], event["attributes"]
-            self.left(call_id, ts, answered, event["wait_s"], queue, attrs)
-
-    def apply_chat(self, event: Fields, ts: float) -> None:
-        """A ``chat.*`` event: a chat leaves the queue at its first agent message (answered)
-        or when abandoned before one; a customer message changes nothing here."""
-        kind, chat_id = event["type"], event["chat_id"]
-        if kind == "chat.started":
-            self.offered(chat_id, ts, event["queue"], event["attributes"])
-        elif kind == "chat.ended":
-            self.ended(chat_id, ts, None)
-        elif kind != "chat.customer_message":
-            record = self.records.get(chat_id)
-            if record is None or record.left is None:
-                answered = kind == "chat.agent_message"
-                self.left(chat_id, ts, answered, None, event["queue"], event["attributes"])
 
     def offered(self, contact_id: str, ts: float, queue: str | None, attrs: dict[str, str]) -> None:
         record = self.records.get(contact_id)

@@ -169,11 +169,32 @@ class ContractRuntime:
         return []
 
     def _call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        self.calls.apply_call(event, ts)
+        """Offered, answered or abandoned (it left the queue), ended."""
+        kind, call_id = event["type"], event["call_id"]
+        calls = self.calls
+        if kind == "call.offered":
+            calls.offered(call_id, ts, event["queue"], event["attributes"])
+        elif kind == "call.ended":
+            calls.ended(call_id, ts, event["handle_s"])
+        else:
+            answered = kind == "call.answered"
+            calls.left(call_id, ts, answered, event["wait_s"], event["queue"], event["attributes"])
         return self.items.apply_call(event, ts, watermark)
 
     def _chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
-        self.chats.apply_chat(event, ts)
+        """A chat leaves the queue at its first agent message (answered) or when abandoned
+        before one; a customer message changes nothing for the queue."""
+        kind, chat_id = event["type"], event["chat_id"]
+        chats = self.chats
+        if kind == "chat.started":
+            chats.offered(chat_id, ts, event["queue"], event["attributes"])
+        elif kind == "chat.ended":
+            chats.ended(chat_id, ts, None)
+        elif kind != "chat.customer_message":
+            record = chats.records.get(chat_id)
+            if record is None or record.left is None:
+                answered = kind == "chat.agent_message"
+                chats.left(chat_id, ts, answered, None, event["queue"], event["attributes"])
         return self.items.apply_chat(event, ts, watermark)
 
     # -- time --------------------------------------------------------------------
