@@ -114,7 +114,7 @@ class Delivered:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryState:
-    """Per-fingerprint state: the latest alert (DESIGN.md §4 JSON) and what each sink has."""
+    """Per-fingerprint state: the latest alert (its outbox JSON) and what each sink has."""
 
     alert: Mapping[str, Any]
     breached_at: float | None = None
