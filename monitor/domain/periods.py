@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import math
 from collections import deque
+from collections.abc import Callable
 from datetime import datetime
 from functools import lru_cache
 from itertools import repeat
@@ -166,6 +167,37 @@ class RollingSums:
             totals[3] = totals[3] - minutes[size - SLOW_LONG][1] + total
             minutes.append(idle)
             self._count_run(total)
+
+    def push_idle_minutes(self, totals: Callable[[int, int], list[float]], count: int) -> None:
+        """Push ``count`` idle minutes while no bad minute is within reach (``quiet_pushes``
+        at its cap, bad sums 0); ``totals(skip, count)`` gives the totals of those minutes
+        from the ``skip``-th on.
+
+        Only the last ``_LONGEST`` of them stay in any window. With whole-number totals
+        the sums are exact whichever way they are added, so a longer stretch sets the
+        windows afresh from those minutes, with the same sums and run state as pushing
+        every minute: O(1) work however long the stretch.
+        """
+        if count <= _LONGEST or not all(map(_whole, self.total_sums)):
+            for total in totals(0, count):
+                self.push(0.0, total)
+            return
+        held = totals(count - _LONGEST, count)
+        if all(map(_whole, held)):
+            self._hold_idle(held)
+        else:
+            for total in totals(0, count):
+                self.push(0.0, total)
+
+    def _hold_idle(self, held: list[float]) -> None:
+        """Hold exactly the idle minutes ``held`` (``_LONGEST`` whole totals, oldest first)."""
+        self.minutes.clear()
+        self.minutes.extend((0.0, total) for total in held)
+        self.total_sums = [float(sum(held[-window:])) for window in WINDOWS_MINUTES]
+        last = held[-1]
+        trailing = next((i for i, total in enumerate(reversed(held)) if total != last), len(held))
+        self.run_total, self.run_length = last, trailing
+        self.steady_total = last if self._exact_run() else None
 
     def _count_run(self, total: float) -> None:
         """Note a pushed total; the sums turn steady once every minute held has it."""
@@ -650,11 +682,36 @@ class AvailabilityTracker(PeriodTracker):
         return entry
 
     def idle_until(self, minute: int) -> int:
-        if self.calendar is not None or self.status in self.down_states:
-            return minute  # business seconds vary by minute; a down minute is bad
+        if self.status in self.down_states:
+            return minute  # a down minute is bad
         if not self.transitions:
             return _NEVER
         return int(self.transitions[0].ts // MINUTE)
+
+    def _pass_quiet(self, minute: int, stop: int) -> int:
+        """With a calendar an idle minute's total is its open seconds, which vary: they are
+        summed per stretch (whole seconds, so exactly as minute by minute)."""
+        calendar = self.calendar
+        if calendar is None:
+            return super()._pass_quiet(minute, stop)
+        totals = self.months[self._month[4]]
+        open_seconds = calendar.business_seconds(minute * MINUTE, stop * MINUTE)
+        if _whole(totals[1]) and _whole(open_seconds) and _whole(totals[1] + open_seconds):
+            totals[1] += open_seconds
+        else:
+            for each in range(minute, stop):
+                totals[1] += self._minute_open_seconds(each)
+        self.burn.push_idle_minutes(
+            lambda skip, count: self._minute_totals(minute + skip, minute + count), stop - minute
+        )
+        return stop
+
+    def _minute_open_seconds(self, minute: int) -> float:
+        return self._open_seconds(minute * MINUTE, (minute + 1) * MINUTE)
+
+    def _minute_totals(self, first: int, stop: int) -> list[float]:
+        """Open seconds of each minute from ``first`` to ``stop`` (excluded)."""
+        return [self._minute_open_seconds(minute) for minute in range(first, stop)]
 
     def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
         """The month's open seconds are fixed, so a budget left stays left without bad."""

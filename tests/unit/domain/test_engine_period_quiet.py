@@ -164,7 +164,7 @@ def test_the_contract_skips_quiet_minutes_until_a_tracker_is_read() -> None:
         p for p in contract.monthly.trackers if p.next_minute is not None and p.next_minute < now
     ]
     assert contract.monthly.owed
-    assert [p.objective_id for p in lagging] == ["up", "up-degraded", "res"]  # calendar: no
+    assert [p.objective_id for p in lagging] == ["up", "up-degraded", "up-business", "res"]
     engine.objective_status()
     assert not contract.monthly.owed
     assert [p.next_minute for p in contract.monthly.trackers] == [now] * 4
