@@ -28,7 +28,7 @@ from __future__ import annotations
 import math
 from collections import deque
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 from functools import lru_cache
 from itertools import repeat
 from typing import Any, Final, NamedTuple
@@ -710,8 +710,35 @@ class AvailabilityTracker(PeriodTracker):
         return self._open_seconds(minute * MINUTE, (minute + 1) * MINUTE)
 
     def _minute_totals(self, first: int, stop: int) -> list[float]:
-        """Open seconds of each minute from ``first`` to ``stop`` (excluded)."""
-        return [self._minute_open_seconds(minute) for minute in range(first, stop)]
+        """Open seconds of each minute from ``first`` to ``stop`` (excluded).
+
+        The same floats as ``_minute_open_seconds`` minute by minute (each minute's
+        overlaps with the open intervals, added in order), from the intervals of the
+        days the span touches: a minute wholly open is 60 without a calendar query.
+        """
+        calendar = self.calendar
+        assert calendar is not None
+        start, end = first * MINUTE, stop * MINUTE
+        totals = [0.0] * (stop - first)
+        day = datetime.fromtimestamp(start, calendar.zone).date()
+        last_day = datetime.fromtimestamp(end - 1, calendar.zone).date()
+        while day <= last_day:
+            for open_, close in calendar.open_intervals_on(day):
+                low, high = max(open_, start), min(close, end)
+                if low >= high:
+                    continue
+                first_index = int((low - start) // MINUTE)
+                last_index = int((high - start) // MINUTE)
+                if first_index == last_index:
+                    totals[first_index] += high - low
+                    continue
+                totals[first_index] += start + (first_index + 1) * MINUTE - low
+                for index in range(first_index + 1, last_index):
+                    totals[index] += MINUTE
+                if last_index < len(totals) and high > start + last_index * MINUTE:
+                    totals[last_index] += high - (start + last_index * MINUTE)
+            day += timedelta(days=1)
+        return totals
 
     def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
         """The month's open seconds are fixed, so a budget left stays left without bad."""

@@ -24,6 +24,7 @@ from monitor.domain.agreement import Agreement, AvailabilityObjective, Target
 from monitor.domain.engine import Engine
 from monitor.domain.events import Event
 from monitor.domain.observer import attach
+from monitor.domain.periods import AvailabilityTracker
 from tests.support import NEW_YORK, agreement, business_calendar, event
 from tests.unit.domain.test_engine_period_quiet import _Sampler
 from tests.unit.domain.test_engine_properties import (
@@ -91,7 +92,7 @@ def _counting_lines() -> Iterator[list[int]]:
         (EVERY_KIND, MINUTES_TO_2100 // 20),
         # open seconds vary by minute: the last six hours of each quiet stretch are
         # counted minute by minute (the burn windows hold them), not the stretch
-        (AGREEMENT, MINUTES_TO_2100 // 2),
+        (AGREEMENT, MINUTES_TO_2100 // 5),
     ],
     ids=["every-kind", "business-hours-availability"],
 )
@@ -132,3 +133,25 @@ def test_one_jump_over_a_quiet_gap_equals_a_minute_by_minute_walk(
     assert [a.to_json() for a in jumped_alerts] == [a.to_json() for a in walked_alerts]
     attach(walked, None)
     assert _status(jumped) == _status(walked)
+
+
+@PROPERTY_SETTINGS
+@given(
+    st.sampled_from(["America/New_York", "Asia/Kathmandu", "Australia/Lord_Howe"]),
+    st.integers(0, 400 * 1440),
+    st.integers(1, 3000),
+)
+def test_a_stretch_of_minute_totals_equals_each_minute_counted_alone(
+    timezone: str, offset: int, count: int
+) -> None:
+    tracker = AvailabilityTracker(
+        "acme",
+        AvailabilityObjective(
+            "up", "core", Target(">=", 0.99), calendar=business_calendar(timezone)
+        ),
+        timezone,
+        {},
+    )
+    first = int(START // 60) + offset
+    expected = [tracker._minute_open_seconds(minute) for minute in range(first, first + count)]
+    assert tracker._minute_totals(first, first + count) == expected
