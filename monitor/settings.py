@@ -114,7 +114,12 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="events dated further ahead of the wall clock are dead-lettered",
     )
-    tick_interval_s: float = Field(default=1.0, gt=0)
+    tick_interval_s: float = Field(
+        default=1.0, gt=0, description="seconds between watermark checks of idle partitions"
+    )
+    max_batch_records: int = Field(
+        default=5000, ge=1, description="records the engine takes from Kafka at a time"
+    )
     follow_wall_clock: bool = Field(
         default=True,
         description="caught-up idle partitions advance event time with the wall clock",

@@ -262,12 +262,9 @@ def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
     offsets; a partition with none keeps the position it had fetched to, so the
     alerts read during recovery were silently skipped (seen on a restart after
     ``kill -9`` before the first commit). Re-reading is safe: every alert is
-    de-duplicated against the table. Chains the app's ``on_resumed`` hook (the
-    worker's); an empty ``resume_offsets`` makes ``SlamonApp`` call it at all.
+    de-duplicated against the table. Chains any ``on_resumed`` hook set before.
     """
     previous = app.on_resumed
-    if app.resume_offsets is None:
-        app.resume_offsets = lambda tps: {}
 
     async def on_resumed() -> None:
         if previous is not None:

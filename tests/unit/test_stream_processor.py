@@ -75,7 +75,7 @@ class Harness:
         return self.processor.handle(Record(topic, 0, offset, key, value, (), now), now)
 
     def tick(self, now: float) -> list[Outgoing]:
-        return self.processor.handle(Record(TOPICS.ticks, 0, 0, None, b"{}", (), now), now)
+        return self.processor.tick(0, now)
 
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0
