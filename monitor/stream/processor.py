@@ -180,7 +180,7 @@ class Processor:
     def handle_batch(self, partition: int, records: Sequence[Record], now: float) -> list[Outgoing]:
         """Apply a batch of one partition's records (any of its sources), then advance once."""
         state = self.state_for(partition)
-        if records and self._quiet(state, now):
+        if records and state.quiet:
             self._wake(state, now)
         out: list[Outgoing] = []
         types: Counter[str] = Counter()
@@ -197,13 +197,6 @@ class Processor:
         """Re-evaluate an owned partition's watermark with no new records (the idle timer)."""
         return self.advance(self.state_for(partition), now)
 
-    def _quiet(self, state: PartitionState, now: float) -> bool:
-        partition = state.partition
-        return not any(
-            is_active(state.source(t), self.end_offset(t, partition), now, self.idle_s)
-            for t in self.sources
-        )
-
     @staticmethod
     def _wake(state: PartitionState, now: float) -> None:
         """New records on a quiet partition: every source that had events is active again.
@@ -214,6 +207,7 @@ class Processor:
         on fetch timing. For ``idle_s`` each source holds the watermark at its own last
         event time, as it did before the partition went quiet.
         """
+        state.quiet = False
         for progress in state.sources.values():
             if math.isfinite(progress.max_event_time):
                 progress.last_message_at = now
@@ -280,6 +274,7 @@ class Processor:
         """Move the partition's watermark as far as its sources allow; publish the alerts."""
         partition = state.partition
         sources = [(state.source(t), self.end_offset(t, partition)) for t in self.sources]
+        state.quiet = not any(is_active(p, end, now, self.idle_s) for p, end in sources)
         target = held_watermark(
             sources,
             now=now,

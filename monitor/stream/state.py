@@ -45,6 +45,8 @@ class PartitionState:
     events_since_checkpoint: int = 0
     last_checkpoint_at: float = -math.inf
     restored: bool = False
+    #: every source caught up and idle at the last advance (see ``Processor._wake``)
+    quiet: bool = False
 
     @classmethod
     def fresh(

@@ -283,3 +283,93 @@ def test_a_corrupt_checkpoint_starts_the_partition_afresh(agreements: list[Agree
     harness.processor.resume([0])
     assert not harness.processor.states[0].restored
     assert isinstance(harness.processor.states[0], PartitionState)
+
+
+# -- robustness -------------------------------------------------------------------------
+
+
+def test_an_event_dated_too_far_ahead_of_the_clock_is_dead_lettered(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)  # max_event_future_s: one day by default
+    value = ticket("ticket.created", T0 + 2 * 86400, channel="email")
+    [out] = harness.send(TOPICS.tickets, value, now=T0)
+    headers = dict(out.headers)
+    assert (out.topic, out.value) == (TOPICS.deadletter, value)
+    assert headers[HEADER_REASON] == b"time_out_of_range"
+    assert b"ahead of the clock" in headers[HEADER_ERROR]
+    assert harness.processor.states[0].engine.counters.total == 0
+    assert (
+        harness.send(TOPICS.tickets, ticket("ticket.created", T0 + 3600, channel="email"), now=T0)
+        == []
+    )
+
+
+def test_an_event_the_engine_raises_on_is_dead_lettered_and_the_next_one_applied(
+    agreements: list[Agreement], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = Harness(agreements)
+    engine = harness.processor.states[0].engine
+    real_apply = engine.apply
+
+    def apply(event: Any) -> Any:
+        if event.fields["event_id"].startswith("ticket.created"):
+            raise ZeroDivisionError("a handler bug")
+        return real_apply(event)
+
+    monkeypatch.setattr(engine, "apply", apply)
+    bad = ticket("ticket.created", T0, channel="email")
+    [out] = harness.send(TOPICS.tickets, bad, now=T0)
+    headers = dict(out.headers)
+    assert (out.topic, out.value) == (TOPICS.deadletter, bad)
+    assert headers[HEADER_REASON] == b"engine_error"
+    assert headers[HEADER_ERROR] == b"ZeroDivisionError: a handler bug"
+    assert harness.sample("slamon_events_invalid_total", reason="engine_error") == 1
+    harness.send(TOPICS.tickets, ticket("ticket.agent_reply", T0 + 1), now=T0)
+    assert engine.counters.total == 1
+    assert harness.processor.states[0].source(TOPICS.tickets).next_offset == 2
+
+
+# -- batches and late events ------------------------------------------------------------
+
+
+def test_a_late_event_that_settles_an_item_is_published_while_caught_up(
+    agreements: list[Agreement],
+) -> None:
+    settings = SETTINGS.model_copy(update={"follow_wall_clock": False})
+    harness = Harness(agreements, settings)
+    harness.send(
+        TOPICS.tickets, ticket("ticket.created", T0 + 100, ticket_id="T0", channel="email"), now=T0
+    )
+    assert harness.tick(T0 + 10) == []  # caught up and idle: watermark = T0 + 95
+    assert harness.processor.states[0].engine.watermark == T0 + 95
+    # created 60 s before the watermark: its 20 s deadline has passed already
+    late = ticket("ticket.created", T0 + 35, ticket_id="T9", channel="email")
+    fired = alerts(harness.send(TOPICS.tickets, late, now=T0 + 11))
+    assert [(a["subject"]["id"], a["state"]) for a in fired] == [
+        ("T9", "at_risk"),
+        ("T9", "breached"),
+    ]
+    assert harness.processor.states[0].engine.watermark == T0 + 95  # not moved by the event
+
+
+def test_records_on_a_quiet_partition_wake_every_source_so_none_turns_late(
+    agreements: list[Agreement],
+) -> None:
+    settings = SETTINGS.model_copy(update={"follow_wall_clock": False})
+    harness = Harness(agreements, settings)
+    harness.send(TOPICS.calls, b"junk", now=T0)  # calls: caught up, no event time
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.send(TOPICS.chats, ticket("ticket.customer_reply", T0, ticket_id="X"), now=T0)
+    assert harness.tick(T0 + 10) == []  # quiet since: watermark = T0 - 5
+    # tickets wakes up ten minutes ahead; chats' records are still on their way
+    harness.send(
+        TOPICS.tickets, ticket("ticket.status_changed", T0 + 600, status="open"), now=T0 + 11
+    )
+    assert harness.processor.states[0].engine.watermark == T0 - 5  # chats holds it
+    harness.send(TOPICS.chats, ticket("ticket.agent_reply", T0 + 15), now=T0 + 11.5)
+    assert harness.sample("slamon_events_late_total", contract="live") == 0
+    assert harness.tick(T0 + 11.6) == []  # the reply came in time: no breach
+    fired = harness.tick(T0 + 20)  # both idle again: event time moves on
+    assert harness.processor.states[0].engine.watermark == T0 + 595
+    assert alerts(fired) == []
