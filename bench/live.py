@@ -6,8 +6,10 @@ In one run, on one fresh embedded Tansu broker:
    simulated events for the agreements in ``rules/``;
 2. (a) **raw**: an aiokafka consumer reads every partition from the start and
    ``json.loads`` every value (the baseline), ``--repeat`` times;
-3. (b) **bare Faust**: a Faust agent (``make_app``: the worker's settings) only
-   iterates the same topics, in a child process, ``--repeat`` times;
+3. (b) **replay**: ``slamon replay``'s engine loop over the same events in file
+   order, in this process, ``--replay-repeat`` times (the engine's own speed: the
+   worker's ceiling); with ``--faust-repeat N``, also a bare Faust agent that only
+   iterates the same topics, in a child process (the old agent path's ceiling);
 4. (c) **worker**: ``slamon run`` as a subprocess processes the preloaded topics to
    the end (``slamon_events_total`` reaches the count), ``--worker-repeat`` times,
    with py-spy sampling the last run (where the time goes);
@@ -79,6 +81,7 @@ class Args:
     partitions: int
     repeat: int
     faust_repeat: int
+    replay_repeat: int
     worker_repeat: int
     latency_s: float
     profile: bool
@@ -113,15 +116,27 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     parser.add_argument("--events", type=int, default=100_000, help="events to preload")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic")
     parser.add_argument("--repeat", type=int, default=5, help="runs of (a) (median)")
-    parser.add_argument("--faust-repeat", type=int, default=1, help="runs of (b) (median)")
+    parser.add_argument("--replay-repeat", type=int, default=3, help="runs of (b) (median)")
+    parser.add_argument(
+        "--faust-repeat", type=int, default=0, help="runs of a bare Faust agent (0: none)"
+    )
     parser.add_argument("--worker-repeat", type=int, default=1, help="runs of (c) (median)")
     parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     ns = parser.parse_args(argv)
-    counts = (ns.events, ns.partitions, ns.repeat, ns.faust_repeat, ns.worker_repeat)
-    if min(counts) <= 0 or ns.latency_s <= 0:
+    counts = (ns.events, ns.partitions, ns.repeat, ns.worker_repeat, ns.replay_repeat)
+    if min(counts) <= 0 or ns.faust_repeat < 0 or ns.latency_s <= 0:
         parser.error("counts and durations must be positive")
-    return Args(*counts, latency_s=ns.latency_s, profile=not ns.no_profile)
+    return Args(
+        ns.events,
+        ns.partitions,
+        ns.repeat,
+        ns.faust_repeat,
+        ns.replay_repeat,
+        ns.worker_repeat,
+        latency_s=ns.latency_s,
+        profile=not ns.no_profile,
+    )
 
 
 # -- input ----------------------------------------------------------------------------
@@ -164,7 +179,7 @@ async def produce(settings: Settings, records: Sequence[Record]) -> float:
 
 def run_topics(tag: str, inputs: Topics) -> Topics:
     """The inputs shared by every run, outputs and internal topics of one run's own."""
-    own = {name: f"bench-{tag}.{name}" for name in ("alerts", "deadletter", "ticks", "rekey")}
+    own = {name: f"bench-{tag}.{name}" for name in ("alerts", "deadletter", "rekey")}
     return inputs.model_copy(update=own)
 
 
@@ -204,7 +219,16 @@ async def raw_consume(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-# -- (b) bare Faust agent (child process) ---------------------------------------------
+# -- (b) replay, and optionally a bare Faust agent (child process) --------------------
+
+
+def replay_rate(agreements: Sequence[Agreement], values: Sequence[bytes]) -> float:
+    """Events/s of ``slamon replay``'s engine loop over ``values`` in order."""
+    from monitor.replay import replay
+
+    began = time.perf_counter()
+    replay(values, agreements, lateness=LATENESS_S)
+    return len(values) / (time.perf_counter() - began)
 
 
 def bare_faust(settings: Settings, count: int) -> float:
@@ -340,8 +364,7 @@ def measure_worker(
 ) -> tuple[WorkerRun, Latency | None]:
     tag = uuid.uuid4().hex[:8]
     topics = run_topics(tag, settings.topics)
-    broker.create_topics([topics.alerts, topics.deadletter, topics.ticks, topics.rekey],
-                         settings.partitions)  # fmt: skip
+    broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
     port = free_port()
     env = worker_env(settings, topics, port, scratch / f"state-{tag}")
     with WorkerProcess(env, scratch / f"worker-{tag}.log") as worker:
@@ -529,16 +552,17 @@ def report(result: dict[str, Any]) -> None:
     )
     for column in ("measurement", "events/s (median)", "vs raw", "runs"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
-    for label, key in (
-        ("(a) raw aiokafka + json", "raw_aiokafka"),
-        ("(b) bare Faust agent", "bare_faust"),
-        ("(c) slamon worker", "worker"),
-    ):
+    rows = [("(a) raw aiokafka + json", "raw_aiokafka"), ("(b) slamon replay", "replay")]
+    if result["bare_faust"]["runs_events_per_s"]:
+        rows.append(("(b') bare Faust agent", "bare_faust"))
+    rows.append(("(c) slamon worker", "worker"))
+    for label, key in rows:
         entry = result[key]
         runs = ", ".join(f"{value:,.0f}" for value in entry["runs_events_per_s"])
         ratio = entry["median_events_per_s"] / raw if raw else 0.0
         table.add_row(label, f"{entry['median_events_per_s']:,.0f}", f"{ratio:.3f}", runs)
     console.print(table)
+    console.print(f"(c) worker / (b) replay: {result['worker']['ratio_vs_replay']:.2f}")
     latency = result.get("latency")
     if latency:
         console.print(
@@ -591,7 +615,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         produce_rate = asyncio.run(produce(settings, records))
         console.print(f"preloaded {len(records):,} events at {produce_rate:,.0f}/s")
         count = len(records)
+        values = [value for _, _, value in records]
         del records
+        replayed = [replay_rate(agreements, values) for _ in range(args.replay_repeat)]
+        console.print(f"(b) replay: {[round(r) for r in replayed]}")
+        del values
 
         raw = [asyncio.run(raw_consume(settings, count)) for _ in range(args.repeat)]
         console.print(f"(a) raw aiokafka: {[round(r) for r in raw]}")
@@ -616,7 +644,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             if profile_path is not None and profile_path.exists()
             else None
         )
-    write_results(args, count, produce_rate, raw, bare, runs, latency, profile)
+    write_results(args, count, produce_rate, raw, replayed, bare, runs, latency, profile)
 
 
 def write_results(
@@ -624,6 +652,7 @@ def write_results(
     count: int,
     produce_rate: float,
     raw: list[float],
+    replayed: list[float],
     bare: list[float],
     runs: list[WorkerRun],
     latency: Latency | None,
@@ -638,6 +667,11 @@ def write_results(
         "partitions": args.partitions,
         "produce_events_per_s": produce_rate,
         "raw_aiokafka": {"median_events_per_s": raw_median, "runs_events_per_s": raw},
+        "replay": {
+            "median_events_per_s": median(replayed),
+            "runs_events_per_s": replayed,
+            "ratio_vs_raw": median(replayed) / raw_median,
+        },
         "bare_faust": {
             "median_events_per_s": median(bare),
             "runs_events_per_s": bare,
@@ -647,6 +681,7 @@ def write_results(
             "median_events_per_s": worker_median,
             "runs_events_per_s": [run.events_per_s for run in runs],
             "ratio_vs_raw": worker_median / raw_median,
+            "ratio_vs_replay": worker_median / median(replayed),
             "ratio_vs_bare_faust": worker_median / median(bare) if bare else None,
             "alerts": runs[-1].alerts,
             "peak_rss_mb": max(run.peak_rss_mb for run in runs),

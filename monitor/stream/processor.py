@@ -23,7 +23,7 @@ import structlog
 
 from monitor.domain.admission import TIME_OUT_OF_RANGE, time_out_of_range
 from monitor.domain.agreement import Agreement
-from monitor.domain.alerts import Alert
+from monitor.domain.alerts import Alert, format_instant
 from monitor.domain.engine import Outcome
 from monitor.domain.errors import StateError
 from monitor.domain.events import Event, EventError, parse_event
@@ -64,6 +64,10 @@ ENGINE_ERROR: Final = "engine_error"
 #: Larger values are cut to this size in the dead-letter topic (header slamon-truncated).
 MAX_DEADLETTER_BYTES: Final = 256 * 1024
 _MAX_ERROR_CHARS: Final = 500
+#: An event this close to the wall clock (plus lateness) makes a partition live.
+NEAR_WALL_CLOCK_S: Final = 600.0
+#: Too-late events before the backfill warning can fire (then: more than half of them).
+_BACKFILL_WARN_AFTER: Final = 100
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -234,6 +238,8 @@ class Processor:
         too_far = time_out_of_range(ts, now, self.max_future_s)
         if too_far is not None:
             return [self._deadletter(record, TIME_OUT_OF_RANGE, too_far)]
+        if not state.live and now - ts <= self.lateness + NEAR_WALL_CLOCK_S:
+            state.live = True
         key = contract_id.encode()
         if record.key != key and record.topic != self.topics.rekey:
             return [Outgoing(self.topics.rekey, key, value, record.headers)]
@@ -269,6 +275,27 @@ class Processor:
             )
             if outcome is Outcome.TOO_LATE:
                 self.metrics.events_too_late.labels(contract_id).inc()
+                state.too_late += 1
+        state.applied += 1
+        if (
+            state.too_late >= _BACKFILL_WARN_AFTER
+            and 2 * state.too_late > state.applied
+            and not state.backfill_warned
+        ):
+            state.backfill_warned = True
+            log.warning(
+                "events_too_late_backfill",
+                partition=state.partition,
+                too_late=state.too_late,
+                applied=state.applied,
+                watermark=format_instant(state.engine.watermark),
+                hint=(
+                    "most events are older than the watermark minus the dedup horizon and "
+                    "are dropped; the watermark follows the wall clock "
+                    "(SLAMON_FOLLOW_WALL_CLOCK). Replay history with `slamon replay`, or "
+                    "run a worker with SLAMON_FOLLOW_WALL_CLOCK=false on fresh topics"
+                ),
+            )
 
     def advance(self, state: PartitionState, now: float) -> list[Outgoing]:
         """Move the partition's watermark as far as its sources allow; publish the alerts."""
@@ -280,7 +307,7 @@ class Processor:
             now=now,
             lateness=self.lateness,
             idle_s=self.idle_s,
-            follow_wall_clock=self.follow_wall_clock,
+            follow_wall_clock=self.follow_wall_clock and state.live,
             max_event_time=state.engine.max_event_time,
         )
         alerts = state.engine.advance(target)

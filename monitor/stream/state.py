@@ -47,6 +47,12 @@ class PartitionState:
     restored: bool = False
     #: every source caught up and idle at the last advance (see ``Processor._wake``)
     quiet: bool = False
+    #: an event near the wall clock was seen: idle, the watermark may follow the clock
+    live: bool = False
+    #: this run's applied and too-late events (the backfill warning), warned once
+    applied: int = 0
+    too_late: int = 0
+    backfill_warned: bool = False
 
     @classmethod
     def fresh(
@@ -71,6 +77,7 @@ class PartitionState:
             "version": CHECKPOINT_VERSION,
             "partition": self.partition,
             "offsets": self.offsets(),
+            "live": self.live,
             "engine": self.engine.snapshot(),
         }
         return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
@@ -85,6 +92,7 @@ class PartitionState:
                 agreements, body["engine"], lateness=lateness, auto_advance=False
             )
             state = cls(int(body["partition"]), engine, restored=True)
+            state.live = bool(body.get("live", False))
             for topic, offset in body["offsets"].items():
                 state.source(str(topic)).next_offset = int(offset)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 
 import structlog
+from aiokafka.errors import KafkaError
 
 from monitor.domain.agreement import Agreement
 from monitor.domain.errors import MonitorError
@@ -48,6 +49,8 @@ Attach = Callable[[SlamonApp], None]
 _STOP_TIMEOUT_S = 30.0
 _GAUGE_INTERVAL_S = 5.0
 _CRASH_POLL_S = 0.2
+_RETRY_FIRST_S = 1.0
+_RETRY_MAX_S = 30.0
 
 
 class Worker:
@@ -91,8 +94,6 @@ class Worker:
     ) -> None:
         """Run until ``stop`` is set; ``on_ready`` is called after the first recovery."""
         self._on_ready = on_ready
-        partitions = self.partitions = await ensure_topics(self.settings)
-        app = self.build(partitions)
         self.metrics.agreements_loaded.set(len(self.agreements))
         self.metrics.build_info.info({"role": "worker"})
         if self.serve_http:
@@ -103,6 +104,18 @@ class Worker:
                 port=self.settings.metrics_port,
             ).start()
             log.info("metrics_serving", port=self.http.port, path="/metrics")
+        try:
+            partitions = await self._topics_when_reachable(stop)
+        except BaseException:
+            if self.http is not None:
+                self.http.stop()
+            raise
+        if partitions is None:  # stopped while waiting for Kafka
+            if self.http is not None:
+                self.http.stop()
+            return
+        self.partitions = partitions
+        app = self.build(partitions)
         log.info(
             "worker_starting",
             partitions=partitions,
@@ -129,6 +142,30 @@ class Worker:
             log.info("worker_stopped")
         if crash is not None:
             raise WorkerCrashedError(f"the Faust app crashed: {crash!r}") from crash
+
+    async def _topics_when_reachable(self, stop: asyncio.Event) -> int | None:
+        """``ensure_topics``, retried with backoff while Kafka cannot be reached.
+
+        /readyz stays "not ready" meanwhile; ``None`` when ``stop`` is set first.
+        """
+        delay = _RETRY_FIRST_S
+        attempt = 1
+        while not stop.is_set():
+            try:
+                return await ensure_topics(self.settings)
+            except KafkaError as exc:
+                log.warning(
+                    "kafka_unreachable",
+                    brokers=self.settings.bootstrap_servers,
+                    attempt=attempt,
+                    retry_in_s=delay,
+                    error=str(exc) or type(exc).__name__,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+            attempt += 1
+        return None
 
     def build(self, partitions: int) -> SlamonApp:
         """The Faust app with the engine service, the gauge timer and attached agents."""
@@ -302,7 +339,12 @@ def run_standalone(
             return
         warn(EMBEDDED_BROKER_WARNING)
         with EmbeddedBroker() as broker:
-            log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
+            servers = broker.bootstrap_servers
+            log.warning("embedded_broker_started", bootstrap_servers=servers)
+            warn(
+                f"embedded broker listening on {servers}; to send it events: "
+                f"SLAMON_KAFKA_BROKERS={servers} slamon produce EVENTS.jsonl"
+            )
             run_worker(
                 settings.with_brokers(broker.bootstrap_servers), agreements, metrics, attach=attach
             )

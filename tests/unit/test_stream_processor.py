@@ -373,3 +373,49 @@ def test_records_on_a_quiet_partition_wake_every_source_so_none_turns_late(
     fired = harness.tick(T0 + 20)  # both idle again: event time moves on
     assert harness.processor.states[0].engine.watermark == T0 + 595
     assert alerts(fired) == []
+
+
+# -- backfills ----------------------------------------------------------------------------
+
+
+def test_a_backfill_into_a_fresh_partition_keeps_event_time_off_the_wall_clock(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)
+    month_ago = T0 - 30 * 86400
+    harness.send(TOPICS.tickets, ticket("ticket.created", month_ago, channel="email"), now=T0)
+    harness.tick(T0 + 10)  # idle: without events near the clock, no jump to it
+    assert harness.processor.states[0].engine.watermark == month_ago - 5
+    harness.send(TOPICS.tickets, ticket("ticket.agent_reply", month_ago + 10), now=T0 + 11)
+    assert harness.sample("slamon_events_too_late_total", contract="live") == 0
+    assert not harness.processor.states[0].live
+
+
+def test_old_events_into_a_live_partition_are_counted_and_warned_about_once(
+    agreements: list[Agreement],
+) -> None:
+    from structlog.testing import capture_logs
+
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.tick(T0 + 10)  # live and idle: the watermark follows the clock
+    assert harness.processor.states[0].live
+    month_ago = T0 - 30 * 86400
+    with capture_logs() as logs:
+        for i in range(250):
+            old = ticket("ticket.created", month_ago + i, ticket_id=f"B{i}", channel="email")
+            harness.send(TOPICS.tickets, old, now=T0 + 11)
+    warnings = [e for e in logs if e["event"] == "events_too_late_backfill"]
+    assert len(warnings) == 1
+    assert warnings[0]["too_late"] == 100
+    assert "SLAMON_FOLLOW_WALL_CLOCK" in warnings[0]["hint"]
+    assert harness.sample("slamon_events_too_late_total", contract="live") == 250
+
+
+def test_a_checkpoint_remembers_that_its_partition_is_live(agreements: list[Agreement]) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    again = Harness(agreements)
+    again.saved[0] = harness.processor.states[0].encode()
+    again.processor.resume([0])
+    assert again.processor.states[0].live
