@@ -270,7 +270,7 @@ def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
         if previous is not None:
             await previous()
         consumer = app.consumer
-        committed = consumer._committed_offset
+        committed = await consumer.seek_to_committed()  # where perform_seek just put them
         rewind = [
             tp for tp in consumer.assignment() if tp.topic == alerts_topic and not committed.get(tp)
         ]
