@@ -18,7 +18,12 @@ In one run, on one fresh embedded Tansu broker:
    3-minute first-response clock as soon as its partition's watermark passes the
    deadline, so the time from producing the event that moves the watermark there
    to reading the breach on the alerts topic is one produce→alert latency;
-6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d).
+6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d);
+7. (f) **scaling**: two worker processes in one group on the same preloaded
+   topics, events/s of the pair against (c) (use ``--partitions 8``);
+8. (g) **deadline delay**: a worker following the wall clock, no events flowing,
+   tickets with a 10-second first-response deadline: from each deadline to
+   reading its breach on the alerts topic.
 
 Rates are measured from the first to the last record, so the consumer group's
 join delay (about half the session timeout on Tansu) is not counted. Results go
@@ -85,6 +90,7 @@ class Args:
     worker_repeat: int
     latency_s: float
     profile: bool
+    scaling: bool = True
 
 
 @dataclass(slots=True)
@@ -123,6 +129,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     parser.add_argument("--worker-repeat", type=int, default=1, help="runs of (c) (median)")
     parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument("--no-scaling", action="store_true", help="skip (f)")
     ns = parser.parse_args(argv)
     counts = (ns.events, ns.partitions, ns.repeat, ns.worker_repeat, ns.replay_repeat)
     if min(counts) <= 0 or ns.faust_repeat < 0 or ns.latency_s <= 0:
@@ -136,6 +143,7 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         ns.worker_repeat,
         latency_s=ns.latency_s,
         profile=not ns.no_profile,
+        scaling=not ns.no_scaling,
     )
 
 
@@ -398,6 +406,124 @@ def measure_worker(
     return run, latency
 
 
+def measure_pair(broker: EmbeddedBroker, settings: Settings, count: int, scratch: Path) -> float:
+    """(f) Events/s of two workers in one group over the preloaded topics."""
+    tag = uuid.uuid4().hex[:8]
+    topics = run_topics(tag, settings.topics)
+    broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
+    ports = [free_port(), free_port()]
+    env = worker_env(settings, topics, ports[0], scratch / f"state-{tag}")
+    group = {"SLAMON_APP_ID": env["SLAMON_APP_ID"]}
+    with (
+        WorkerProcess(env, scratch / f"pair-a-{tag}.log") as a,
+        WorkerProcess(
+            {**env, **group, "SLAMON_METRICS_PORT": str(ports[1])}, scratch / f"pair-b-{tag}.log"
+        ) as b,
+    ):
+
+        def total() -> float:
+            return sum(processed(scrape(port)) for port in ports)
+
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while total() <= 0:
+            if a.returncode is not None or b.returncode is not None:
+                raise RuntimeError(f"a worker of the pair exited:\n{a.log_tail()}{b.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the pair did not start")
+            time.sleep(0.2)
+        first = time.perf_counter()
+        start_count = total()
+        while (done := total()) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pair processed {done:.0f} of {count}")
+            time.sleep(0.5)
+        return (count - start_count) / (time.perf_counter() - first)
+
+
+DEADLINE_RULES: Final = """\
+version: slamon/v1
+contract: bench-deadline
+title: A ten-second deadline, for the deadline-delay measurement
+objectives:
+  - {id: email-10s, kind: first_response, match: {channel: email}, within: 10s}
+"""
+DEADLINE_S: Final = 10.0
+
+
+def measure_deadline_delay(settings: Settings, scratch: Path, tickets: int = 5) -> list[float]:
+    """(g) Seconds from each unanswered ticket's deadline to reading its breach."""
+    tag = uuid.uuid4().hex[:8]
+    topics = Topics(**{name: f"bench-deadline-{tag}.{name}" for name in Topics.model_fields})
+    rules = scratch / f"rules-{tag}"
+    rules.mkdir()
+    (rules / "bench-deadline.yaml").write_text(DEADLINE_RULES)
+    port = free_port()
+    env = worker_env(settings, topics, port, scratch / f"state-{tag}")
+    env.update(
+        {
+            "SLAMON_RULES_DIR": str(rules),
+            "SLAMON_FOLLOW_WALL_CLOCK": "true",
+            "SLAMON_LATENESS_S": "1",
+        }
+    )
+    run_settings = settings.model_copy(update={"topics": topics})
+    with WorkerProcess(env, scratch / f"deadline-{tag}.log") as worker:
+        wait_for(port, worker, lambda m: m.get("slamon_worker_ready", 0) >= 1, RUN_TIMEOUT_S)
+        return asyncio.run(_deadline_delays(run_settings, tickets))
+
+
+async def _deadline_delays(settings: Settings, tickets: int) -> list[float]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    from monitor.domain.alerts import format_instant
+
+    producer = AIOKafkaProducer(**settings.kafka_client_kwargs())
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        created: dict[str, float] = {}
+        for index in range(tickets):
+            ts = round(time.time(), 3)
+            ticket = f"T{index}"
+            event = {
+                "event_id": f"deadline-{ticket}-{uuid.uuid4().hex[:6]}",
+                "type": "ticket.created",
+                "ts": format_instant(ts),
+                "contract_id": "bench-deadline",
+                "ticket_id": ticket,
+                "channel": "email",
+            }
+            await producer.send_and_wait(
+                settings.topics.tickets, json.dumps(event).encode(), key=b"bench-deadline"
+            )
+            created[ticket] = ts
+            await asyncio.sleep(1.0)
+        await consumer.topics()
+        alerts = [
+            TopicPartition(settings.topics.alerts, number)
+            for number in sorted(consumer.partitions_for_topic(settings.topics.alerts) or ())
+        ]
+        consumer.assign(alerts)
+        await consumer.seek_to_beginning(*alerts)
+        delays: dict[str, float] = {}
+        deadline = time.monotonic() + 60
+        while len(delays) < tickets and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                now = time.time()
+                for record in records:
+                    alert = json.loads(record.value)
+                    ticket = alert["subject"]["id"]
+                    if alert["state"] == "breached" and ticket in created:
+                        delays.setdefault(ticket, now - (created[ticket] + DEADLINE_S))
+        return [delays[t] for t in sorted(delays)]
+    finally:
+        await consumer.stop()
+        await producer.stop()
+
+
 # -- (d) produce → alert latency --------------------------------------------------------
 
 
@@ -577,6 +703,18 @@ def report(result: dict[str, Any]) -> None:
         + (f", {latency['peak_rss_mb']:.0f} MB after (d)" if latency else "")
         + f"; alerts produced in (c): {worker['alerts']:,.0f}"
     )
+    pair = result.get("two_workers")
+    if pair:
+        console.print(
+            f"(f) two workers: {pair['events_per_s']:,.0f} events/s, "
+            f"{pair['vs_one_worker']:.2f} × one worker"
+        )
+    delays = result["deadline_delay_s"]
+    if delays["samples"]:
+        console.print(
+            f"(g) breach read after its deadline, no events flowing: max {delays['max']:.2f} s "
+            f"over {len(delays['samples'])} tickets"
+        )
     profile = result.get("profile")
     if profile:
         console.print(
@@ -639,12 +777,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             runs.append(run)
             latency = measured or latency
             console.print(f"(c) worker run {index + 1}: {run.events_per_s:,.0f} events/s")
+        pair = measure_pair(broker, settings, count, scratch) if args.scaling else None
+        if pair is not None:
+            console.print(f"(f) two workers: {pair:,.0f} events/s")
+        delays = measure_deadline_delay(settings, scratch)
+        console.print(f"(g) deadline delays: {[round(d, 2) for d in delays]} s")
         profile = (
             summarize_raw(profile_path.read_text())
             if profile_path is not None and profile_path.exists()
             else None
         )
-    write_results(args, count, produce_rate, raw, replayed, bare, runs, latency, profile)
+    write_results(
+        args, count, produce_rate, raw, replayed, bare, runs, latency, profile, pair, delays
+    )
 
 
 def write_results(
@@ -657,6 +802,8 @@ def write_results(
     runs: list[WorkerRun],
     latency: Latency | None,
     profile: ProfileSummary | None,
+    pair: float | None,
+    delays: list[float],
 ) -> None:
     raw_median = median(raw)
     worker_median = median([run.events_per_s for run in runs])
@@ -688,6 +835,14 @@ def write_results(
             "runs": [asdict(run) for run in runs],
         },
         "latency": asdict(latency) if latency else None,
+        "two_workers": (
+            {"events_per_s": pair, "vs_one_worker": pair / worker_median} if pair else None
+        ),
+        "deadline_delay_s": {
+            "samples": delays,
+            "max": max(delays) if delays else None,
+            "deadline_s": DEADLINE_S,
+        },
         "profile": asdict(profile) if profile else None,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],
