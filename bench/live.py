@@ -320,6 +320,8 @@ def worker_env(settings: Settings, topics: Topics, port: int, state: Path) -> di
         "SLAMON_LOG_FORMAT": "json",
         # event time comes from the traffic only: no jump to the wall clock when idle
         "SLAMON_FOLLOW_WALL_CLOCK": "false",
+        # the simulated weeks may run past today: measure them all, as replay does
+        "SLAMON_MAX_EVENT_FUTURE_S": str(365 * 86400),
     }
     for name, topic in topics.model_dump().items():
         env[f"SLAMON_TOPICS__{name.upper()}"] = topic
