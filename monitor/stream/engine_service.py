@@ -11,7 +11,8 @@ directly:
   ``on_partitions_revoked`` writes a last checkpoint for the partitions it loses;
 - one loop: ``getmany``, each partition's batch applied and advanced once, outputs
   sent without awaiting each send, idle partitions advanced on a wall-clock timer;
-- a checkpoint (every ``checkpoint_interval_s`` or ``checkpoint_events``) is
+- a checkpoint (every ``checkpoint_interval_s`` or ``checkpoint_events``; at most
+  one partition's per batch, so their encoding does not stall the loop) is
   written, the producer flushed (every alert sent before it is acknowledged), and
   only then the group offsets committed to the checkpoint's offsets;
 - a batch that starts past the next expected offset is dropped and its partition
@@ -160,13 +161,9 @@ class EngineService(mode.Service):
                         for partition in self._owned_partitions() - touched:
                             await self._publish(self.processor.tick(partition, now))
                     self._check_sends()
-                    due = {
-                        p
-                        for p, state in self.processor.states.items()
-                        if self.processor.checkpoint_due(state, now)
-                    }
-                    if due:
-                        await self._checkpoint(due, now)
+                    due = self._most_overdue(now)
+                    if due is not None:
+                        await self._checkpoint({due}, now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -232,6 +229,15 @@ class EngineService(mode.Service):
         self._pending = still
 
     # -- checkpoints ----------------------------------------------------------------
+
+    def _most_overdue(self, now: float) -> int | None:
+        """One partition per batch: encoding every partition at once would stall the loop."""
+        due = [
+            (state.last_checkpoint_at, p)
+            for p, state in self.processor.states.items()
+            if self.processor.checkpoint_due(state, now)
+        ]
+        return min(due)[1] if due else None
 
     async def _checkpoint(self, partitions: set[int], now: float, *, force: bool = True) -> None:
         """Write the partitions' checkpoints, flush everything sent, then commit their offsets."""
