@@ -66,6 +66,8 @@ MAX_DEADLETTER_BYTES: Final = 256 * 1024
 _MAX_ERROR_CHARS: Final = 500
 #: An event this close to the wall clock (plus lateness) makes a partition live.
 NEAR_WALL_CLOCK_S: Final = 600.0
+#: How long new records on a quiet partition make its other sources hold event time.
+WAKE_S: Final = 0.5
 #: Too-late events before the backfill warning can fire (then: more than half of them).
 _BACKFILL_WARN_AFTER: Final = 100
 
@@ -201,20 +203,21 @@ class Processor:
         """Re-evaluate an owned partition's watermark with no new records (the idle timer)."""
         return self.advance(self.state_for(partition), now)
 
-    @staticmethod
-    def _wake(state: PartitionState, now: float) -> None:
+    def _wake(self, state: PartitionState, now: float) -> None:
         """New records on a quiet partition: every source that had events is active again.
 
         Records produced together on several topics arrive over several fetches. Without
         this, the first topic's events would move event time past the others' (which
         look caught up and idle), and those would then be late: the alerts would depend
-        on fetch timing. For ``idle_s`` each source holds the watermark at its own last
-        event time, as it did before the partition went quiet.
+        on fetch timing. For ``WAKE_S`` each source holds the watermark at its own last
+        event time, as it did before the partition went quiet: long enough for records
+        produced together to arrive, short enough not to delay the first alerts much.
         """
         state.quiet = False
+        active_until = now - self.idle_s + min(self.idle_s, WAKE_S)
         for progress in state.sources.values():
             if math.isfinite(progress.max_event_time):
-                progress.last_message_at = now
+                progress.last_message_at = max(progress.last_message_at, active_until)
 
     def _apply(
         self, state: PartitionState, record: Record, now: float, types: Counter[str]
