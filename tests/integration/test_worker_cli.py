@@ -44,6 +44,7 @@ def test_run_without_brokers_uses_the_embedded_broker_and_stops_cleanly(
         assert worker.process.wait(40) == 0, worker.log_tail()
     assert all(process_gone(pid) for pid in brokers)
     assert " ".join(EMBEDDED_BROKER_WARNING.split()[:8]) in " ".join(worker.log_tail(20000).split())
+    assert "SLAMON_KAFKA_BROKERS=127.0.0.1:" in worker.log_tail(20000)  # how to produce to it
 
 
 @pytest.mark.timeout(60)
