@@ -328,11 +328,22 @@ class EngineService(mode.Service):
 
 
 class _Listener(ConsumerRebalanceListener):  # type: ignore[misc]
+    """Rebalance callbacks; a failure crashes the worker (aiokafka would only log it
+    and go on fetching partitions whose state was never restored)."""
+
     def __init__(self, service: EngineService) -> None:
         self.service = service
 
     async def on_partitions_revoked(self, revoked: Iterable[TopicPartition]) -> None:
-        await self.service.partitions_revoked(set(revoked))
+        try:
+            await self.service.partitions_revoked(set(revoked))
+        except Exception as exc:
+            log.error("partitions_revoked_failed", error=repr(exc))
+            await self.service.on_crash(exc)
 
     async def on_partitions_assigned(self, assigned: Iterable[TopicPartition]) -> None:
-        await self.service.partitions_assigned(set(assigned))
+        try:
+            await self.service.partitions_assigned(set(assigned))
+        except Exception as exc:
+            log.error("partitions_assigned_failed", error=repr(exc))
+            await self.service.on_crash(exc)

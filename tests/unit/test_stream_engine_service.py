@@ -96,3 +96,22 @@ def test_the_same_gap_twice_is_a_hole_in_the_log_and_is_accepted(
     assert not service._gap(tp, 9)  # offsets 5-8 are gone (retention, transaction markers)
     assert consumer.seeks == [(tp, 5)]
     assert gaps(service) == 1
+
+
+def test_a_failed_restore_crashes_the_worker_instead_of_fetching_without_state() -> None:
+    import asyncio
+
+    from monitor.stream.engine_service import _Listener
+
+    crashes: list[BaseException] = []
+
+    class FailingService:
+        async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
+            raise OSError("changelog unreadable")
+
+        async def on_crash(self, exc: BaseException) -> None:
+            crashes.append(exc)
+
+    listener = _Listener(FailingService())  # type: ignore[arg-type]
+    asyncio.run(listener.on_partitions_assigned([TopicPartition(TICKETS, 0)]))
+    assert [str(c) for c in crashes] == ["changelog unreadable"]
