@@ -9,7 +9,7 @@ follow it (for lag dashboards).
 
 Reading one back goes to the end of the changelog partition and keeps the last
 record. The embedded test broker can report an end offset short of a batch's
-last records (DESIGN.md §7), so reading stops only once the reported end is
+last records (docs/design.md), so reading stops only once the reported end is
 reached *and* a poll came back empty.
 """
 

@@ -1,4 +1,4 @@
-"""The engine service: an aiokafka group consumer inside the Faust app (DESIGN.md §7).
+"""The engine service: an aiokafka group consumer inside the Faust app (docs/design.md).
 
 Faust's agent path costs more per record than the engine itself and its
 seek-after-rebalance races lost events on takeover, so the engine reads Kafka

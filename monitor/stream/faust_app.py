@@ -4,7 +4,7 @@ faust-streaming 0.15's aiokafka driver builds the worker consumer with a
 hard-coded ``fetch_max_wait_ms=1500``
 (``faust/transport/drivers/aiokafka.py``,
 ``AIOKafkaConsumerThread._create_worker_consumer``). Brokers that do not answer a
-fetch early when data arrives (Tansu, see DESIGN.md §7) then add up to 1.5 s to
+fetch early when data arrives (Tansu, see docs/kafka.md) then add up to 1.5 s to
 every hop. :class:`SlamonApp` plugs in a transport whose consumer thread builds
 the consumer exactly as Faust does and only then sets the fetch wait from
 ``Settings.fetch_max_wait_ms``: every other Faust default and future kwarg is

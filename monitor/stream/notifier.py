@@ -1,6 +1,6 @@
 """The notifier agent: ``slamon.alerts`` → escalation policy → sinks, state in a changelog table.
 
-Wiring (DESIGN.md §7): one agent, ``concurrency=1``, separate from the engine
+Wiring (docs/design.md): one agent, ``concurrency=1``, separate from the engine
 agent, reads the alerts topic (key = fingerprint) and the notifier ticks topic
 (co-partitioned) in one stream. Per fingerprint, the table ``notifier-deliveries``
 holds the latest alert and what each sink was told (``DeliveryState``) plus the
@@ -19,7 +19,7 @@ partition it lives in.
   Opsgenie alias), so no second incident opens.
 
 Each table write is flushed on its own: the Tansu test broker under-reports a
-changelog's end offset when the last batch holds several records (DESIGN.md §7),
+changelog's end offset when the last batch holds several records (docs/design.md),
 and one record per batch keeps recovery whole.
 """
 

@@ -3,7 +3,7 @@
 A checkpoint is the engine snapshot together with, for every source topic of the
 partition, the next offset to read. Both are written in one table value, so they
 always agree: on assignment the worker restores the engine and resumes each
-source from exactly that offset (DESIGN.md §7), whatever Faust's committed
+source from exactly that offset (docs/design.md), whatever Faust's committed
 offsets or the changelog's reported end say. Events after the offset are applied
 again; the engine is idempotent (event_id dedup, deterministic alerts).
 """

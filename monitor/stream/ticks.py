@@ -5,7 +5,7 @@ re-keying topic) at different speeds, so its watermark is the slowest *active*
 source's highest event time minus the allowed lateness. A source is active while
 it lags (read position behind its end offset, or either unknown) or has had a
 message within ``idle_s``: a backlog therefore holds event time, and with it
-every item deadline, until the backlog is read (DESIGN.md §7). When every source
+every item deadline, until the backlog is read (docs/design.md). When every source
 is caught up and idle, the watermark is the partition's highest event time minus
 lateness, or — with ``follow_wall_clock`` — the wall clock minus lateness, so a
 deadline fires at its time even when no event ever arrives.

@@ -1,6 +1,6 @@
 """The live worker: a Faust app for the process, the engine as a service inside it.
 
-Wiring only (DESIGN.md §1, §7):
+Wiring only (docs/design.md):
 
 - the Faust app owns the process: lifecycle, crash handling, attached agents
   (the notifier), timers, health and metrics;

@@ -1,4 +1,4 @@
-"""Crashes: a worker killed with SIGKILL mid-stream loses nothing (DESIGN.md §7).
+"""Crashes: a worker killed with SIGKILL mid-stream loses nothing (docs/design.md).
 
 State (engine snapshot + source offsets) is restored from the checkpoint
 changelog and every source resumes from the checkpoint's own offsets, so the

@@ -1,4 +1,4 @@
-"""The live worker's alerts equal ``slamon replay`` of the same events (DESIGN.md §1 oracle)."""
+"""The live worker's alerts equal ``slamon replay`` of the same events (the main oracle)."""
 
 from __future__ import annotations
 
