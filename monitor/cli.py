@@ -26,6 +26,7 @@ from monitor.cli_options import (
 )
 from monitor.domain.admission import DEFAULT_MAX_FUTURE_S
 from monitor.domain.errors import RuntimeFailureError, UsageError
+from monitor.domain.lateness import DEFAULT_LATENESS
 from monitor.notify_cli import notify_app
 
 app = typer.Typer(
@@ -151,7 +152,7 @@ def replay(
             metavar="RFC3339", help="Flush event time to this RFC 3339 instant at the end"
         ),
     ] = None,
-    lateness: LatenessOption = 60.0,
+    lateness: LatenessOption = DEFAULT_LATENESS,
     max_future: Annotated[
         float,
         typer.Option(
@@ -386,7 +387,7 @@ def _offline_demo(rules: Path, hours: float, seed: int, out: Path) -> None:
         alerts=out / "alerts.jsonl",
         report=out / "report.json",
         until=None,
-        lateness=60.0,
+        lateness=DEFAULT_LATENESS,
     )
     from monitor.views import alerts_table
 
@@ -496,7 +497,7 @@ def report(
             help="Flush event time to this RFC 3339 instant (e.g. the period's end)",
         ),
     ] = None,
-    lateness: LatenessOption = 60.0,
+    lateness: LatenessOption = DEFAULT_LATENESS,
     kafka: Annotated[
         bool, typer.Option("--kafka", help="Read the event topics (brokers from settings)")
     ] = False,

@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from datetime import datetime
 from pathlib import Path
 
 import typer
 
+from monitor.domain import timestamps
 from monitor.domain.errors import UsageError
 
 __all__ = [
@@ -114,11 +114,7 @@ def parse_instant(text: str | None, option: str) -> float | None:
     """An RFC 3339 instant with an offset as a POSIX timestamp; ``None`` stays ``None``."""
     if text is None:
         return None
-    example = "e.g. 2026-11-20T18:00:00Z"
     try:
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise UsageError(f"{option}: {text!r} is not an RFC 3339 instant, {example}") from None
-    if moment.tzinfo is None:
-        raise UsageError(f"{option}: {text!r} needs an offset, {example}")
-    return moment.timestamp()
+        return timestamps.parse_instant(text)
+    except ValueError as exc:
+        raise UsageError(f"{option}: {exc}") from None

@@ -21,7 +21,7 @@ from monitor.domain.admission import (
 )
 from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
-from monitor.domain.engine import Engine
+from monitor.domain.engine import DEFAULT_LATENESS, Engine
 from monitor.domain.events import MAX_EVENT_BYTES, Event, EventError, parse_event
 from monitor.domain.report import build_report
 
@@ -115,7 +115,7 @@ def replay(
     lines: Iterable[bytes],
     agreements: Sequence[Agreement],
     *,
-    lateness: float = 60.0,
+    lateness: float = DEFAULT_LATENESS,
     until: float | None = None,
     on_alert: Callable[[Alert], None] | None = None,
     engine: Engine | None = None,

@@ -38,6 +38,7 @@ from pydantic_settings import (
 )
 
 from monitor.domain.errors import MonitorError, UsageError
+from monitor.domain.lateness import DEFAULT_LATENESS
 
 __all__ = [
     "CONFIG_ENV_VAR",
@@ -123,7 +124,7 @@ class Settings(BaseSettings):
         default=None, description="notifiers file (YAML/TOML); unset = no notifier agent"
     )
     metrics_port: int = Field(default=9108, ge=0, le=65535)
-    lateness_s: float = Field(default=60.0, ge=0, allow_inf_nan=False)
+    lateness_s: float = Field(default=DEFAULT_LATENESS, ge=0, allow_inf_nan=False)
     max_event_future_s: float = Field(
         default=86400.0,
         gt=0,

@@ -17,18 +17,18 @@ from typing import Any, Final
 from prometheus_client.parser import text_string_to_metric_families
 
 from monitor.domain.agreement import Agreement
+from monitor.domain.alerts import STATE_ORDER
 
 __all__ = ["AlertBoard", "MetricsSnapshot", "ObjectiveRow", "objective_rows"]
 
 OPEN_STATES: Final = ("at_risk", "breached")
 ITEM_KINDS: Final = frozenset({"ticket", "chat", "call"})
 STATUS_BY_CODE: Final = {0: "ok", 1: "at_risk", 2: "breached"}
-_STATE_ORDER: Final = {"at_risk": 0, "breached": 1, "resolved": 2}
 _SEVERITY: Final = {"ok": 0, "no data": 0, "at_risk": 1, "breached": 2}
 
 
 def _order(alert: dict[str, Any]) -> tuple[str, int]:
-    return (str(alert.get("event_time", "")), _STATE_ORDER.get(alert.get("state", ""), 0))
+    return (str(alert.get("event_time", "")), STATE_ORDER.get(alert.get("state", ""), 0))
 
 
 @dataclass

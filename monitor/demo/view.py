@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from monitor.demo.board import ITEM_KINDS, AlertBoard, ObjectiveRow, count_by_status
+from monitor.domain.timestamps import parse_datetime
 from monitor.views import Column, FittedTable, fitted_table, show_value, status_text
 
 __all__ = ["Header", "final_tables", "objective_page", "plain_summary", "screen"]
@@ -170,7 +171,7 @@ def _short_time(text: Any) -> str:
     if not text:
         return "-"
     try:
-        moment = datetime.fromisoformat(str(text).replace("Z", "+00:00"))
+        moment = parse_datetime(str(text))
     except ValueError:
         return str(text)
     return moment.astimezone(UTC).strftime("%a %H:%M")

@@ -40,11 +40,6 @@ ServiceLevelFormula = Literal[
     "answered_within_over_answered",
     "removed_within_over_offered",
 ]
-SERVICE_LEVEL_FORMULAS: Final = (
-    "answered_within_over_offered",
-    "answered_within_over_answered",
-    "removed_within_over_offered",
-)
 DEFAULT_SERVICE_LEVEL_FORMULA: Final = "answered_within_over_offered"
 
 Comparator = Literal[">=", ">", "<=", "<"]
@@ -89,25 +84,6 @@ class Match:
     category: frozenset[str] | None = None
     queue: frozenset[str] | None = None
     attributes: tuple[tuple[str, frozenset[str]], ...] = ()
-
-    def matches(
-        self,
-        *,
-        channel: str | None,
-        priority: str | None,
-        category: str | None,
-        queue: str | None,
-        attributes: Mapping[str, str],
-    ) -> bool:
-        if self.channel is not None and channel not in self.channel:
-            return False
-        if self.priority is not None and priority not in self.priority:
-            return False
-        if self.category is not None and category not in self.category:
-            return False
-        if self.queue is not None and queue not in self.queue:
-            return False
-        return all(attributes.get(name) in allowed for name, allowed in self.attributes)
 
 
 ANY: Final = Match()

@@ -1,4 +1,5 @@
-"""Alerts (DESIGN.md section 4): one per state change, with deterministic identity."""
+"""Alerts (the README's "Alerts and the report"): one per state change, with
+deterministic identity."""
 
 from __future__ import annotations
 
@@ -11,7 +12,8 @@ AlertState = Literal["at_risk", "breached", "resolved"]
 Severity = Literal["warning", "critical"]
 SubjectKind = Literal["ticket", "chat", "call", "window", "period"]
 
-_STATE_ORDER: Final = {"at_risk": 0, "breached": 1, "resolved": 2}
+STATE_ORDER: Final = {"at_risk": 0, "breached": 1, "resolved": 2}
+"""How alert states sort among alerts at the same instant (a warning before its breach)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,7 +59,7 @@ class Alert:
         return hashlib.sha256(key.encode()).hexdigest()[:32]
 
     def sort_key(self) -> tuple[float, int, str]:
-        return (self.event_time, _STATE_ORDER[self.state], self.fingerprint)
+        return (self.event_time, STATE_ORDER[self.state], self.fingerprint)
 
     def to_json(self) -> dict[str, Any]:
         annotations = {"summary": self.summary, "description": self.description, **self.extra}

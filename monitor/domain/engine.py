@@ -25,11 +25,11 @@ from monitor.domain.alerts import Alert
 from monitor.domain.contract import ContractRuntime
 from monitor.domain.errors import StateError
 from monitor.domain.events import Event
-from monitor.domain.status import ObjectiveStatus, contract_status
+from monitor.domain.lateness import DEFAULT_LATENESS as DEFAULT_LATENESS
+from monitor.domain.status import ObjectiveStatus
 from monitor.domain.topcounts import TopCounter
 
 STATE_VERSION: Final = 1
-DEFAULT_LATENESS: Final = 60.0
 DEFAULT_DEDUP_HORIZON: Final = 86400.0
 _HOUR: Final = 3600
 
@@ -201,7 +201,7 @@ class Engine:
         return [
             status
             for contract in self.contracts.values()
-            for status in contract_status(contract, self.watermark)
+            for status in contract.objective_status(self.watermark)
         ]
 
     # -- housekeeping ------------------------------------------------------------

@@ -30,12 +30,12 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime
 from typing import Any, Final, Literal, cast
 
 from monitor.domain.agreement import Alerting
-from monitor.domain.alerts import AlertState, Severity
+from monitor.domain.alerts import STATE_ORDER, AlertState, Severity
 from monitor.domain.calendar import BusinessCalendar
+from monitor.domain.timestamps import parse_instant as parse_instant
 
 __all__ = [
     "FAILED_RETRY_S",
@@ -55,7 +55,6 @@ __all__ = [
 Action = Literal["trigger", "repeat", "resolve"]
 
 FAILED_RETRY_S: Final = 600.0
-_ORDER: Final = {"at_risk": 0, "breached": 1, "resolved": 2}
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +114,7 @@ class Delivered:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryState:
-    """Per-fingerprint state: the latest alert (DESIGN.md §4 JSON) and what each sink has."""
+    """Per-fingerprint state: the latest alert (its outbox JSON) and what each sink has."""
 
     alert: Mapping[str, Any]
     breached_at: float | None = None
@@ -164,14 +163,6 @@ class Notification:
     @property
     def fingerprint(self) -> str:
         return str(self.alert["fingerprint"])
-
-
-def parse_instant(text: str) -> float:
-    """Epoch seconds from an RFC 3339 instant with an offset or ``Z``."""
-    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if moment.tzinfo is None:
-        raise ValueError(f"instant without an offset: {text!r}")
-    return moment.timestamp()
 
 
 def observe(state: DeliveryState | None, alert: Mapping[str, Any]) -> DeliveryState:
@@ -309,4 +300,4 @@ def _severity(alert: Mapping[str, Any]) -> Severity:
 
 
 def _key(event_time: float, alert: Mapping[str, Any]) -> tuple[float, int]:
-    return (event_time, _ORDER[str(alert["state"])])
+    return (event_time, STATE_ORDER[str(alert["state"])])

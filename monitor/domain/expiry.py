@@ -14,10 +14,21 @@ nothing here. The result is the same as testing every item at every cleanup.
 from __future__ import annotations
 
 import heapq
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
-Item = dict[str, Any]
+
+class Logged(Protocol):
+    """An item as expiry sees it: a log whose entries start with their event time."""
+
+    @property
+    def log(self) -> Sequence[Sequence[Any]]: ...
+
+    @property
+    def due(self) -> float | None: ...
+
+
+Item = TypeVar("Item", bound=Logged)
 
 
 class ItemExpiry:
@@ -31,22 +42,22 @@ class ItemExpiry:
         """A new item whose first event arrived at ``first``."""
         heapq.heappush(self._heap, (first, key))
 
-    def rebuild(self, items: dict[str, Item]) -> None:
-        self._heap = [(item["log"][-1][0], key) for key, item in items.items() if item["log"]]
+    def rebuild(self, items: Mapping[str, Logged]) -> None:
+        self._heap = [(item.log[-1][0], key) for key, item in items.items() if item.log]
         heapq.heapify(self._heap)
         self._parked.clear()
 
     def expired(
-        self, items: dict[str, Item], retention: float, forgettable: Callable[[Item], bool]
+        self, items: Mapping[str, Item], retention: float, forgettable: Callable[[Item], bool]
     ) -> list[str]:
         """Keys of the items to forget now; the caller deletes them."""
         heap, parked = self._heap, self._parked
         while heap and heap[0][0] < retention:
             _seen, key = heapq.heappop(heap)
             item = items.get(key)
-            if item is None or not item["log"]:
+            if item is None or not item.log:
                 continue
-            latest = item["log"][-1][0]
+            latest = item.log[-1][0]
             if latest >= retention:
                 heapq.heappush(heap, (latest, key))  # a later event holds it
             else:
@@ -54,12 +65,12 @@ class ItemExpiry:
         expired: list[str] = []
         for key in list(parked):
             item = items.get(key)
-            if item is None or not item["log"]:
+            if item is None or not item.log:
                 parked.discard(key)
-            elif item["log"][-1][0] >= retention:
+            elif item.log[-1][0] >= retention:
                 parked.discard(key)  # a later event holds it: back on the heap
-                heapq.heappush(heap, (item["log"][-1][0], key))
-            elif item["due"] is None and forgettable(item):
+                heapq.heappush(heap, (item.log[-1][0], key))
+            elif item.due is None and forgettable(item):
                 parked.discard(key)
                 expired.append(key)
         return expired

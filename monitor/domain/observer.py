@@ -17,7 +17,7 @@ about every contribution it counts, at the moment it counts it:
   tracker accounts it.
 
 Summing the observed samples over a span gives the engine's value for that span
-(``tests/unit/test_observer.py``). Nothing is observed by default: every hook is a
+(``tests/unit/test_report_model.py``). Nothing is observed by default: every hook is a
 single ``is not None`` test, so an engine without an observer pays nothing else.
 Attach one with :func:`attach` before applying events.
 """
@@ -31,7 +31,6 @@ from monitor.domain import clocks
 if TYPE_CHECKING:
     from monitor.domain.agreement import ItemObjective
     from monitor.domain.clocks import Cycle, Effect, LogEntry, Timing
-    from monitor.domain.contract import ContractRuntime
     from monitor.domain.engine import Engine
 
 
@@ -77,17 +76,12 @@ class Observer(Protocol):
 def attach(engine: Engine, observer: Observer | None) -> None:
     """Route the engine's decisions to ``observer`` (``None`` detaches)."""
     for contract in engine.contracts.values():
-        contract.settle_periods()  # quiet minutes skipped so far are not the observer's
         contract.observer = observer
-        for window in contract.windows.values():
-            window.observer = observer
-        for period in contract.periods:
-            period.observer = observer
 
 
 def observe_item_effect(
     observer: Observer,
-    contract: ContractRuntime,
+    contract_id: str,
     kind: str,
     item_id: str,
     log: list[LogEntry],
@@ -99,14 +93,14 @@ def observe_item_effect(
     """Tell the observer about one item effect the engine counts (met, breached, resolved)."""
     if effect.kind == "resolved":
         observer.item_finished(
-            contract.contract_id, objective.id, kind, item_id, cycle.start, effect.instant
+            contract_id, objective.id, kind, item_id, cycle.start, effect.instant
         )
         return
     if effect.kind not in ("met", "breached"):
         return
     attrs = clocks.item_attributes(log, effect.instant)
     observer.item_decided(
-        contract.contract_id,
+        contract_id,
         objective.id,
         kind,
         item_id,

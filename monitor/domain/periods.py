@@ -15,11 +15,12 @@ month at hand:
 The alert subject is the month (``period`` ``2026-11``), so each month has its own
 fingerprint and open alerts resolve when the month ends.
 
-Most minutes change nothing: state ok, every burn window clean, nothing recorded.
-Such quiet minutes are accounted (month total, window totals) without evaluation,
-and the rolling sums are left alone wherever recomputing them would give the same
-floats; an attached observer, which samples every minute, turns this off. Both
-ways give the same alerts, burn rates and state (``test_engine_period_quiet``).
+Most minutes change nothing: state ok (or the month already missed), every burn
+window clean, nothing recorded. Such quiet minutes are accounted (month total,
+window totals) without evaluation and in closed form, so a quiet span of any length
+costs a few steps per month; the rolling sums are left alone wherever recomputing
+them would give the same floats. An attached observer, which samples every minute,
+turns this off. Both ways give the same alerts, burn rates and state.
 """
 
 from __future__ import annotations
@@ -28,13 +29,23 @@ import math
 from collections import deque
 from datetime import datetime
 from functools import lru_cache
-from typing import Any, Final
+from itertools import repeat
+from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
 from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target
 from monitor.domain.alerts import Alert, AlertState, Severity, Subject, format_instant
 from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.observer import Observer
+from monitor.domain.status import (
+    AT_RISK,
+    BREACHED,
+    NO_BUDGET,
+    OK,
+    Budget,
+    ObjectiveStatus,
+    report_entry,
+)
 
 MINUTE: Final = 60
 FAST_BUDGET_SHARE, FAST_LONG, FAST_SHORT = 0.02, 60, 5
@@ -140,10 +151,11 @@ class RollingSums:
         minutes = self.minutes
         totals = self.total_sums
         idle = (0.0, total)
-        for _ in range(count):
+        for done in range(count):
             if total == self.steady_total:
-                minutes.append(idle)  # every sum stays as it is
-                continue
+                # Every sum stays as it is; only the last _LONGEST minutes are held.
+                minutes.extend(repeat(idle, min(count - done, _LONGEST)))
+                return
             size = len(minutes)
             if size < _LONGEST:
                 self.push(0.0, total)
@@ -211,6 +223,20 @@ class RollingSums:
             self.push(bad, total)
 
 
+def _add_repeatedly(total: float, amount: float, count: int) -> float:
+    """``total + amount`` done ``count`` times: the float that adding one by one gives.
+
+    With whole numbers (seconds of a minute, zero) one multiplication is exact, so a
+    quiet stretch of any length costs O(1); anything else is added one by one.
+    """
+    result = total + amount * count
+    if _whole(total) and _whole(amount) and _whole(result):
+        return result
+    for _ in range(count):
+        total += amount
+    return total
+
+
 def _whole(amount: float) -> bool:
     """A whole number small enough that adding and subtracting it is exact."""
     return abs(amount) < 2**52 and float(amount).is_integer()
@@ -248,7 +274,7 @@ class PeriodTracker:
         # derived: the month last accounted, (start, end, year, month, key)
         self._month: tuple[float, float, int, int, str] = (0.0, 0.0, 0, 0, "")
         # derived: minutes before this one are quiet (see _quiet_horizon); the owner may
-        # skip advancing through them and call settle_quiet later (ContractRuntime.advance)
+        # skip advancing through them and call settle_quiet later (MonthlyTrackers.advance)
         self.quiet_until = 0
         # the total of an idle minute (nothing recorded in it; its bad amount is 0)
         self.idle_total: float = 0.0
@@ -318,12 +344,13 @@ class PeriodTracker:
             self.quiet_until = 0
             if boundary >= month_end:
                 self._close_month(key, month_end, alerts)
-            elif (
-                clean
-                and self.alert_state == "ok"
-                and not self._exhausted(totals, year, month, boundary)
+            elif clean and (
+                self.alert_state == "breached"
+                or (self.alert_state == "ok" and not self._exhausted(totals, year, month, boundary))
             ):
-                rates = self.burn_rates  # every burn rate is 0 and the budget is left: ok
+                # every burn rate is 0, and the budget is left (ok) or the month is missed
+                # for good (breached): the evaluation would change nothing else
+                rates = self.burn_rates
                 rates["fast"] = rates["slow"] = 0.0
                 self.quiet_until = self._quiet_horizon(minute + 1, totals, year, month, month_end)
             else:
@@ -336,16 +363,19 @@ class PeriodTracker:
     ) -> int:
         """Where the quiet that ``minute - 1`` found ends (``minute`` if it does not go on).
 
-        The tracker is quiet when its last minute was evaluated as ok with every burn
-        window clean, no bad minute within reach of any window (so pushing 0 leaves
-        the bad sums exactly as they are) and a budget idle minutes cannot exhaust.
+        The tracker is quiet when its last minute was evaluated with every burn window
+        clean, no bad minute within reach of any window (so pushing 0 leaves the bad
+        sums exactly as they are), and either the state ok with a budget idle minutes
+        cannot exhaust or the month missed for good (breached until it ends).
         Until the next minute with something recorded (or the month's last minute,
         which closes it) every minute would be evaluated the same way, to the same
         result: it only needs its total accounted.
         """
         if self.burn.quiet_pushes < _LONGEST:
             return minute
-        if not self.budget_holds_while_idle(totals[0], totals[1], year, month):
+        if self.alert_state == "ok" and not self.budget_holds_while_idle(
+            totals[0], totals[1], year, month
+        ):
             return minute
         closing = -(-month_end // MINUTE) - 1  # the minute whose boundary ends the month
         return max(minute, min(self.idle_until(minute), int(closing)))
@@ -367,10 +397,8 @@ class PeriodTracker:
         """Account the quiet minutes ``minute`` to ``stop`` (excluded): their bad amounts
         are 0 and their evaluations would change nothing (see :meth:`_quiet_horizon`)."""
         totals = self.months[self._month[4]]
-        idle_total = self.idle_total
-        for _ in range(minute, stop):
-            totals[1] += idle_total
-        self.burn.push_idle(idle_total, stop - minute)
+        totals[1] = _add_repeatedly(totals[1], self.idle_total, stop - minute)
+        self.burn.push_idle(self.idle_total, stop - minute)
         return stop
 
     def _exhausted(self, totals: list[float], year: int, month: int, instant: float) -> bool:
@@ -418,6 +446,32 @@ class PeriodTracker:
         if self.alert_state != "ok":
             alerts.append(self._alert("resolved", key, month_end))
         self.alert_state, self.alert_severity = "ok", "warning"
+
+    def budget_at(self, watermark: float) -> Budget:
+        """Month to date at the watermark's month, the budget left and the burn rates."""
+        if not math.isfinite(watermark) or self.next_minute is None:
+            return NO_BUDGET
+        year, month = month_of(self.timezone, watermark)
+        key = month_key(year, month)
+        bad, total = self.months.get(key, (0.0, 0.0))
+        allowed = self.budget * self.expected_total(year, month, total)
+        return Budget(
+            value=self.month_value(key),
+            remaining=1.0 - bad / allowed if allowed > 0 else 1.0,
+            fast=self.burn.error_rate(FAST_LONG) / self.budget,
+            slow=self.burn.error_rate(SLOW_LONG) / self.budget,
+        )
+
+    @property
+    def open_state(self) -> str:
+        """``breached`` or ``at_risk`` while such an alert of the month is open, else ``ok``."""
+        return self.alert_state if self.alert_state in (AT_RISK, BREACHED) else OK
+
+    def months_report(self) -> dict[str, Any]:
+        return {
+            key: {"value": self.month_value(key), "projected": self.projected_value(key)}
+            for key in sorted(self.months)
+        }
 
     def month_value(self, key: str) -> float | None:
         bad, total = self.months.get(key, (0.0, 0.0))
@@ -488,6 +542,18 @@ class PeriodTracker:
         self.burn_rates = dict(state["burn_rates"])
 
 
+class Transition(NamedTuple):
+    """A service status change; changes at the same instant apply in event id order."""
+
+    ts: float
+    status: str
+    event_id: str = ""  # snapshots from before the tie-break have none: they go first
+
+    @property
+    def order(self) -> tuple[float, str]:
+        return (self.ts, self.event_id)
+
+
 class AvailabilityTracker(PeriodTracker):
     """Seconds a service is down (or degraded, if configured) against open seconds."""
 
@@ -507,7 +573,7 @@ class AvailabilityTracker(PeriodTracker):
         self.calendar: BusinessCalendar | None = objective.calendar
         self.down_states = {"down", "degraded"} if objective.degraded_is_down else {"down"}
         self.status = "up"
-        self.transitions: list[list[Any]] = []
+        self.transitions: list[Transition] = []  # not yet accounted, in (ts, event_id) order
         self._open_months: dict[tuple[int, int], float] = {}  # derived from the calendar
         self.idle_total = MINUTE  # minute_amounts' ``end - start`` without a calendar
 
@@ -520,18 +586,18 @@ class AvailabilityTracker(PeriodTracker):
         if self.next_minute is not None:
             ts = max(ts, self.next_minute * MINUTE)
         self.quiet_until = min(self.quiet_until, int(ts // MINUTE))
-        entry = [ts, status, event_id]
-        key = (ts, event_id)
+        entry = Transition(ts, status, event_id)
         index = len(self.transitions)
-        while index > 0 and (self.transitions[index - 1][0], self.transitions[index - 1][2]) > key:
+        while index > 0 and self.transitions[index - 1].order > entry.order:
             index -= 1
         self.transitions.insert(index, entry)
 
     def minute_amounts(self, minute: int) -> tuple[float, float]:
         start, end = minute * MINUTE, (minute + 1) * MINUTE
         bad = 0.0
-        t, status = start, self.status
-        while self.transitions and self.transitions[0][0] < end:
+        t: float = start
+        status = self.status
+        while self.transitions and self.transitions[0].ts < end:
             ts, new_status, _event_id = self.transitions.pop(0)
             ts = max(ts, start)
             if self.observer is not None:
@@ -546,12 +612,49 @@ class AvailabilityTracker(PeriodTracker):
         self.status = status
         return bad, self._open_seconds(start, end)
 
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        objective = self.objective
+        budget = self.budget_at(watermark)
+        return ObjectiveStatus(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=budget.value,
+            target=objective.target.value,
+            comparator=objective.target.comparator,
+            status=self.open_state,
+            open_items=0,
+            at_risk_items=0,
+            breaches=self.breaches,
+            budget_remaining=budget.remaining,
+            burn_rate_fast=budget.fast,
+            burn_rate_slow=budget.slow,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """Availability over every month seen, the downtime and each month's value."""
+        objective = self.objective
+        bad, total = self.overall
+        value = 1.0 - bad / total if total > 0 else None
+        entry = report_entry(
+            objective.kind,
+            value,
+            objective.target.value,
+            objective.target.comparator,
+            None if value is None else objective.target.met(value),
+            int(total),
+            self.breaches,
+        )
+        entry["downtime_s"] = bad
+        entry["months"] = self.months_report()
+        return entry
+
     def idle_until(self, minute: int) -> int:
         if self.calendar is not None or self.status in self.down_states:
             return minute  # business seconds vary by minute; a down minute is bad
         if not self.transitions:
             return _NEVER
-        return int(self.transitions[0][0] // MINUTE)
+        return int(self.transitions[0].ts // MINUTE)
 
     def budget_holds_while_idle(self, bad: float, total: float, year: int, month: int) -> bool:
         """The month's open seconds are fixed, so a budget left stays left without bad."""
@@ -581,7 +684,7 @@ class AvailabilityTracker(PeriodTracker):
         super().load_state(state)
         self.status = state["status"]
         # [ts, status] entries predate the event_id tie-break: order them first.
-        self.transitions = [[*t, ""] if len(t) == 2 else list(t) for t in state["transitions"]]
+        self.transitions = [Transition(*t) for t in state["transitions"]]
 
 
 class ComplianceTracker(PeriodTracker):

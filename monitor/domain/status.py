@@ -1,29 +1,17 @@
-"""A read-only view of every objective at the watermark, for the live worker's gauges.
+"""What every objective reports: its status at the watermark and its report entry.
 
-:func:`contract_status` is what ``Engine.objective_status()`` returns per contract:
-the current SLI, whether the objective has open alerts, how many item clocks are
-running or at risk, and for monthly objectives the error budget left and the burn
-rates. Everything is derived from the engine's state, so a restored engine reports
-the same. It is meant to be called every few seconds, not per event.
+``Engine.objective_status()`` returns one :class:`ObjectiveStatus` per objective (the
+current SLI, whether the objective has open alerts, how many item clocks are running
+or at risk, and for monthly objectives the error budget left and the burn rates); the
+report has one :func:`report_entry` per objective. Each tracker builds its own from
+its state, so a restored engine reports the same. Status is meant to be read every
+few seconds, not per event.
 """
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
-from typing import Final
-
-from monitor.domain import clocks
-from monitor.domain.agreement import AvailabilityObjective, ItemObjective, WindowObjective
-from monitor.domain.contract import ContractRuntime
-from monitor.domain.periods import (
-    FAST_LONG,
-    SLOW_LONG,
-    PeriodTracker,
-    month_key,
-    month_of,
-)
-from monitor.domain.windows import BREACHED as WINDOW_BREACHED
+from typing import Any, Final
 
 OK: Final = "ok"
 AT_RISK: Final = "at_risk"
@@ -59,161 +47,35 @@ class ObjectiveStatus:
     burn_rate_slow: float | None
 
 
-@dataclass(slots=True)
-class ItemTally:
-    """Item clocks of one objective at the watermark."""
-
-    open: int = 0
-    at_risk: int = 0
-    open_warnings: int = 0
-    open_breaches: int = 0
-
-
 @dataclass(frozen=True, slots=True)
-class _Budget:
+class Budget:
+    """A monthly objective at the watermark: month to date, budget left, burn rates."""
+
     value: float | None
     remaining: float | None
     fast: float | None
     slow: float | None
-    state: str
 
 
-_NO_BUDGET: Final = _Budget(None, None, None, None, OK)
+NO_BUDGET: Final = Budget(None, None, None, None)
 
 
-def contract_status(contract: ContractRuntime, watermark: float) -> list[ObjectiveStatus]:
-    contract.settle_periods()
-    tallies = item_tallies(contract, watermark)
-    statuses: list[ObjectiveStatus] = []
-    for objective in contract.agreement.objectives:
-        if isinstance(objective, WindowObjective):
-            statuses.append(_window(contract, objective))
-        elif isinstance(objective, ItemObjective):
-            statuses.append(_item(contract, objective, tallies[objective.id], watermark))
-        elif isinstance(objective, AvailabilityObjective):
-            statuses.append(_availability(contract, objective, watermark))
-    return statuses
-
-
-def _window(contract: ContractRuntime, objective: WindowObjective) -> ObjectiveStatus:
-    tracker = contract.windows[objective.id]
-    return ObjectiveStatus(
-        contract_id=contract.contract_id,
-        objective_id=objective.id,
-        kind=objective.kind,
-        value=tracker.value,
-        target=objective.target.value,
-        comparator=objective.target.comparator,
-        status=BREACHED if tracker.status == WINDOW_BREACHED else OK,
-        open_items=0,
-        at_risk_items=0,
-        breaches=tracker.breaches,
-        budget_remaining=None,
-        burn_rate_fast=None,
-        burn_rate_slow=None,
-    )
-
-
-def _item(
-    contract: ContractRuntime, objective: ItemObjective, tally: ItemTally, watermark: float
-) -> ObjectiveStatus:
-    met, missed = contract.item_stats[objective.id]
-    decided = met + missed
-    tracker = contract.compliance.get(objective.id)
-    budget = _NO_BUDGET if tracker is None else _budget(tracker, watermark)
-    value = met / decided if decided else None
-    if tracker is not None:
-        value = budget.value
-    if tally.open_breaches or budget.state == BREACHED:
-        status = BREACHED
-    elif tally.open_warnings or budget.state == AT_RISK:
-        status = AT_RISK
-    else:
-        status = OK
-    target = objective.target
-    return ObjectiveStatus(
-        contract_id=contract.contract_id,
-        objective_id=objective.id,
-        kind=objective.kind,
-        value=value,
-        target=1.0 if target is None else target.value,
-        comparator=">=" if target is None else target.comparator,
-        status=status,
-        open_items=tally.open,
-        at_risk_items=tally.at_risk,
-        breaches=missed,
-        budget_remaining=budget.remaining,
-        burn_rate_fast=budget.fast,
-        burn_rate_slow=budget.slow,
-    )
-
-
-def _availability(
-    contract: ContractRuntime, objective: AvailabilityObjective, watermark: float
-) -> ObjectiveStatus:
-    tracker = next(t for t in contract.availability[objective.service] if t.objective is objective)
-    budget = _budget(tracker, watermark)
-    return ObjectiveStatus(
-        contract_id=contract.contract_id,
-        objective_id=objective.id,
-        kind=objective.kind,
-        value=budget.value,
-        target=objective.target.value,
-        comparator=objective.target.comparator,
-        status=budget.state,
-        open_items=0,
-        at_risk_items=0,
-        breaches=tracker.breaches,
-        budget_remaining=budget.remaining,
-        burn_rate_fast=budget.fast,
-        burn_rate_slow=budget.slow,
-    )
-
-
-def _budget(tracker: PeriodTracker, watermark: float) -> _Budget:
-    """Month to date at the watermark's month, the budget left and the burn rates."""
-    state = tracker.alert_state if tracker.alert_state in (AT_RISK, BREACHED) else OK
-    if not math.isfinite(watermark) or tracker.next_minute is None:
-        return _Budget(None, None, None, None, state)
-    year, month = month_of(tracker.timezone, watermark)
-    key = month_key(year, month)
-    bad, total = tracker.months.get(key, (0.0, 0.0))
-    expected = tracker.expected_total(year, month, total)
-    allowed = tracker.budget * expected
-    remaining = 1.0 - bad / allowed if allowed > 0 else 1.0
-    burn = tracker.burn
-    return _Budget(
-        value=tracker.month_value(key),
-        remaining=remaining,
-        fast=burn.error_rate(FAST_LONG) / tracker.budget,
-        slow=burn.error_rate(SLOW_LONG) / tracker.budget,
-        state=state,
-    )
-
-
-def item_tallies(contract: ContractRuntime, watermark: float) -> dict[str, ItemTally]:
-    """Running clocks and open item alerts per item objective, from the items' state."""
-    tallies = {oid: ItemTally() for oid in contract.item_stats}
-    for key, item in contract.items.items():
-        kind = key.partition(":")[0]
-        fx = item["fx"]
-        for walker in contract.item_walkers(key, kind, item["log"], keep=False):
-            if walker.dead:
-                continue
-            tally = tallies[walker.objective.id]
-            for cycle in walker.cycles:
-                active_from = cycle.active_from
-                if active_from is None or active_from > watermark:
-                    continue
-                flags = fx.get(cycle.flag) or clocks.new_flags()
-                breached, resolved = flags[clocks.BREACHED], flags[clocks.RESOLVED]
-                if breached and not resolved:
-                    tally.open_breaches += 1
-                elif flags[clocks.ALERTED] and not resolved:
-                    tally.open_warnings += 1
-                finish = cycle.finish
-                if finish is None or finish > watermark:
-                    tally.open += 1
-                    if flags[clocks.WARNED] and not breached:
-                        tally.at_risk += 1
-    return tallies
+def report_entry(
+    kind: str,
+    value: float | None,
+    target: float,
+    comparator: str,
+    met: bool | None,
+    samples: int,
+    breaches: int,
+) -> dict[str, Any]:
+    """One objective in the report: its SLI over the whole input against its target."""
+    return {
+        "kind": kind,
+        "value": None if value is None else round(value, 6),
+        "target": target,
+        "comparator": comparator,
+        "met": met,
+        "samples": samples,
+        "breaches": breaches,
+    }

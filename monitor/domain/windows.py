@@ -21,11 +21,14 @@ contacts that left the queue in ``[boundary - window, boundary)``.
 from __future__ import annotations
 
 import math
+from bisect import bisect_left
 from typing import Any, Final
 
+from monitor.domain import status
 from monitor.domain.agreement import WindowObjective
 from monitor.domain.alerts import Alert, AlertState, Subject, format_instant
 from monitor.domain.observer import Observer
+from monitor.domain.status import ObjectiveStatus, report_entry
 
 BUCKET_SECONDS: Final = 60
 _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "average_handle_time"})
@@ -33,6 +36,7 @@ _TIME_KINDS: Final = frozenset({"average_speed_of_answer", "average_wait", "aver
 OK: Final = "ok"
 PENDING: Final = "pending"
 BREACHED: Final = "breached"
+_NO_BOUNDARY: Final = 2**62
 
 
 Contribution = tuple[int, int]
@@ -66,10 +70,6 @@ def call_contribution(
     if kind == "abandonment_rate":
         return None if short else (0 if answered else 1, 1)
     return None
-
-
-def handle_contribution(objective: WindowObjective, handle_ms: int) -> Contribution | None:
-    return (handle_ms, 1) if objective.kind == "average_handle_time" else None
 
 
 def survey_contribution(
@@ -128,6 +128,15 @@ class WindowTracker:
         self._dirty = True  # the sums changed since the last evaluation
         self.observer: Observer | None = None
 
+    def selects(self, queue: str | None, attributes: dict[str, str]) -> bool:
+        """Whether a contact or survey of this queue and attributes counts here."""
+        if self.selects_all:
+            return True
+        match = self.objective.match
+        if match.queue is not None and queue not in match.queue:
+            return False
+        return all(attributes.get(name) in allowed for name, allowed in match.attributes)
+
     def add(self, ts: float, contribution: Contribution) -> bool:
         """Count a contribution at event time ``ts``; False if its bucket is gone."""
         num, den = contribution
@@ -168,6 +177,7 @@ class WindowTracker:
         window_sum = self.window_sum
         span = self._n_buckets
         dirty = self._dirty
+        held: list[int] | None = None  # the bucket indexes, sorted once a jump needs them
         while boundary <= last:
             if not buckets and self.status == OK and not window_sum[0] and not window_sum[1]:
                 boundary = last + 1  # nothing held and nothing to resolve: skip to the end
@@ -189,8 +199,34 @@ class WindowTracker:
                 self._evaluate(boundary * BUCKET_SECONDS, alerts)
                 dirty = False
             boundary += 1
+            if boundary < last and not dirty:
+                if held is None:
+                    held = sorted(buckets)
+                boundary = min(last, self._next_change(boundary, held))
         self._dirty = dirty
         self.next_boundary = boundary
+
+    def _next_change(self, boundary: int, held: list[int]) -> int:
+        """The first boundary from ``boundary`` on whose evaluation may change anything.
+
+        Until a bucket enters or leaves the window its sums stay as they are, so an
+        evaluation changes nothing, except a running ``for`` that turns into a breach
+        once it has held long enough. Jumping there makes a quiet span of any length
+        cost O(log buckets), not a step per minute. ``held`` may still list buckets that
+        have left (that only costs a step).
+        """
+        entering = bisect_left(held, boundary - 1)
+        change = held[entering] + 1 if entering < len(held) else _NO_BOUNDARY
+        leaving = bisect_left(held, boundary - 1 - self._n_buckets)
+        if leaving < len(held):
+            change = min(change, held[leaving] + 1 + self._n_buckets)
+        if self.status == PENDING and self.pending_since is not None:
+            # a step or two early, never late: the loop evaluates the exact boundary
+            held_long_enough = (self.pending_since + self.objective.hold_for) // BUCKET_SECONDS
+            change = min(change, int(held_long_enough) - 1)
+        elif not (self.status == BREACHED or self.pending_since is None):
+            change = boundary  # just resolved: the next evaluation clears pending_since
+        return max(boundary, change)
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
         objective = self.objective
@@ -250,6 +286,40 @@ class WindowTracker:
     @property
     def overall_value(self) -> float | None:
         return ratio_value(self.objective.kind, self.total[0], self.total[1])
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        """The window's value and state as last evaluated (at or before ``watermark``)."""
+        objective = self.objective
+        return ObjectiveStatus(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=self.value,
+            target=objective.target.value,
+            comparator=objective.target.comparator,
+            status=status.BREACHED if self.status == BREACHED else status.OK,
+            open_items=0,
+            at_risk_items=0,
+            breaches=self.breaches,
+            budget_remaining=None,
+            burn_rate_fast=None,
+            burn_rate_slow=None,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """The SLI over every contribution counted, not just the last window."""
+        target = self.objective.target
+        value = self.overall_value
+        met = None if value is None else target.met(value)
+        return report_entry(
+            self.objective.kind,
+            value,
+            target.value,
+            target.comparator,
+            met,
+            self.samples,
+            self.breaches,
+        )
 
     def to_state(self) -> dict[str, Any]:
         return {

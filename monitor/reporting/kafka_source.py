@@ -23,12 +23,12 @@ from __future__ import annotations
 import json
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
 from monitor.domain.errors import MonitorError
+from monitor.domain.timestamps import parse_instant
 from monitor.settings import Settings
 
 POLL_MS: Final = 500
@@ -129,6 +129,6 @@ def _event_time(value: bytes | None) -> float | None:
         return None
     try:
         text = json.loads(value).get("ts")
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).timestamp()
+        return parse_instant(text)
     except (ValueError, AttributeError, TypeError):
         return None

@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from monitor.domain.errors import MonitorError
 from monitor.domain.periods import month_bounds
+from monitor.domain.timestamps import parse_instant
 
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 
@@ -67,9 +68,6 @@ def _instant(timezone: str, text: str, *, end_of_day: bool) -> float:
             if end_of_day:
                 day += timedelta(days=1)
             return datetime(day.year, day.month, day.day, tzinfo=zone).timestamp()
-        moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        return parse_instant(text)
     except ValueError as exc:
-        raise PeriodError(f"{text!r}: expected YYYY-MM-DD or RFC 3339 with an offset") from exc
-    if moment.tzinfo is None:
-        raise PeriodError(f"{text!r}: an instant needs an offset, e.g. 2026-10-01T00:00:00Z")
-    return moment.timestamp()
+        raise PeriodError(f"{exc}; expected YYYY-MM-DD or RFC 3339 with an offset") from exc

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from monitor.domain.agreement import Agreement
-from monitor.domain.engine import Engine
+from monitor.domain.engine import DEFAULT_LATENESS, Engine
 from monitor.domain.observer import attach
 from monitor.replay import ReplayResult, replay
 from monitor.reporting.credits import CreditTerms
@@ -36,7 +36,7 @@ def build_reports(
     period_of: Callable[[Agreement], ReportPeriod],
     *,
     terms: CreditTerms | None = None,
-    lateness: float = 60.0,
+    lateness: float = DEFAULT_LATENESS,
     until: float | None = None,
     source: dict[str, Any] | None = None,
     out_of_scope: Collection[str] = (),

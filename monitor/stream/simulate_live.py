@@ -19,11 +19,11 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from typing import Any, Final
 
 from aiokafka import AIOKafkaProducer
 
+from monitor.domain.timestamps import parse_instant
 from monitor.settings import Settings, Topics
 from monitor.stream.produce import FAMILIES
 
@@ -54,7 +54,7 @@ def event_route(event: dict[str, Any], topics: Topics) -> tuple[str, bytes]:
 
 
 def _event_seconds(event: dict[str, Any]) -> float:
-    return datetime.fromisoformat(str(event["ts"]).replace("Z", "+00:00")).timestamp()
+    return parse_instant(str(event["ts"]))
 
 
 async def publish_live(

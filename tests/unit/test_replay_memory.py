@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.domain import contract
+from monitor.domain import items
 from monitor.domain.agreement import Agreement
 from monitor.replay import replay
 from monitor.rulespec.loader import load_rules
@@ -59,7 +59,7 @@ def test_a_replay_of_a_simulated_day_leaves_no_cyclic_garbage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     # Items are forgotten an hour after they finish instead of a week: the day drops thousands.
-    monkeypatch.setattr(contract, "ITEM_RETENTION", 3600.0)
+    monkeypatch.setattr(items, "ITEM_RETENTION", 3600.0)
     agreements, lines = simulated_day()
     with saved_garbage_after_setup() as garbage:
         result = replay(lines, agreements)

@@ -143,9 +143,9 @@ def test_observed_samples_sum_to_the_engine_totals_across_a_month_boundary(
     for contract_id, contract in engine.contracts.items():
         for objective_id, tracker in contract.windows.items():
             assert sums.windows[(contract_id, objective_id)] == tracker.total
-        for objective_id, stats in contract.item_stats.items():
-            assert sums.items[(contract_id, objective_id)] == stats
-        for period in contract.periods:
+        for objective_id, stats in contract.items.stats.items():
+            assert sums.items[(contract_id, objective_id)] == [stats.met, stats.missed]
+        for period in contract.monthly.trackers:
             for key, totals in period.months.items():
                 months_seen.add(key)
                 assert sums.periods[(contract_id, period.objective_id, key)] == totals

@@ -160,12 +160,14 @@ def test_the_contract_skips_quiet_minutes_until_a_tracker_is_read() -> None:
         engine.advance(START + minute * 60)
     now = int(START // 60) + 69
     contract = engine.contracts[AGREEMENT.contract_id]
-    lagging = [p for p in contract.periods if p.next_minute is not None and p.next_minute < now]
-    assert contract.periods_owed
+    lagging = [
+        p for p in contract.monthly.trackers if p.next_minute is not None and p.next_minute < now
+    ]
+    assert contract.monthly.owed
     assert [p.objective_id for p in lagging] == ["up", "up-degraded", "res"]  # calendar: no
     engine.objective_status()
-    assert not contract.periods_owed
-    assert [p.next_minute for p in contract.periods] == [now] * 4
+    assert not contract.monthly.owed
+    assert [p.next_minute for p in contract.monthly.trackers] == [now] * 4
 
 
 def test_the_quiet_stream_does_alert_and_close_the_month() -> None:

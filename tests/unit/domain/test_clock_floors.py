@@ -55,7 +55,7 @@ def cycles(draw: st.DrawFn) -> Cycle:
 def _look(
     cycle: Cycle,
     objective: ItemObjective,
-    flags: list[int],
+    flags: clocks.CycleFlags,
     watermark: float,
     warn_at: tuple[float, ...],
 ) -> tuple[list[Effect], float | None]:
@@ -83,7 +83,7 @@ def test_floors_decide_like_the_exact_instants(
     exact = replace(cycle)
     exact.timing = Timing(exact, objective, warn_at)
     assert exact.timing.deadline == clocks.deadline_as_of(cycle, objective, float("inf"))
-    floored_flags, exact_flags = clocks.new_flags(), clocks.new_flags()
+    floored_flags, exact_flags = clocks.CycleFlags(), clocks.CycleFlags()
     for watermark in sorted(START + offset for offset in offsets):
         got, floored_due = _look(cycle, objective, floored_flags, watermark, warn_at)
         expected, exact_due = _look(exact, objective, exact_flags, watermark, warn_at)
@@ -99,7 +99,7 @@ def test_floors_decide_like_the_exact_instants(
 def test_a_cycle_answered_before_its_first_warning_needs_no_calendar_instants() -> None:
     objective = ItemObjective("fr", "first_response", BusinessTime(HOUR), business_calendar())
     cycle = Cycle(START, START, stop=START + 600)
-    flags = clocks.new_flags()
+    flags = clocks.CycleFlags()
     assert _look(cycle, objective, flags, START + 60, (0.75,)) == ([], START + 600)
     met = [Effect("met", START + 600)]
     assert _look(cycle, objective, flags, START + 700, (0.75,)) == (met, None)

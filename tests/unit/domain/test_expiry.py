@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from hypothesis import given, settings
@@ -9,7 +10,13 @@ from hypothesis import strategies as st
 
 from monitor.domain.expiry import ItemExpiry
 
-Item = dict[str, Any]
+
+@dataclass
+class Item:
+    log: list[list[float]] = field(default_factory=list)
+    due: float | None = None
+    finished: bool = False
+
 
 # One step of a run: ("event", key, delay) adds an event `delay` after the latest one
 # (a new item if the key is unknown), ("due", key, flag) sets or clears something due,
@@ -26,14 +33,14 @@ _steps = st.lists(
 
 
 def _forgettable(item: Item) -> bool:
-    return bool(item["finished"])
+    return item.finished
 
 
 def _every_item(items: dict[str, Item], retention: float) -> list[str]:
     return sorted(
         key
         for key, item in items.items()
-        if item["log"][-1][0] < retention and item["due"] is None and _forgettable(item)
+        if item.log[-1][0] < retention and item.due is None and _forgettable(item)
     )
 
 
@@ -49,14 +56,14 @@ def test_expiry_forgets_what_testing_every_item_would(steps: list[tuple[str, int
         if action == "event":
             now += value
             if item is None:
-                items[key] = {"log": [[now]], "due": None, "finished": False}
+                items[key] = Item([[now]])
                 expiry.added(key, now)
             else:
-                item["log"].append([now])
+                item.log.append([now])
         elif action == "due" and item is not None:
-            item["due"] = now if value else None
+            item.due = now if value else None
         elif action == "finish" and item is not None:
-            item["finished"] = value
+            item.finished = value
         elif action == "cleanup":
             retention = min(now, retention + value)
             expected = _every_item(items, retention)
@@ -67,10 +74,10 @@ def test_expiry_forgets_what_testing_every_item_would(steps: list[tuple[str, int
 
 
 def test_an_item_with_a_later_event_is_kept_until_that_event_is_old() -> None:
-    items: dict[str, Item] = {"chat:1": {"log": [[0.0]], "due": None, "finished": True}}
+    items: dict[str, Item] = {"chat:1": Item([[0.0]], finished=True)}
     expiry = ItemExpiry()
     expiry.added("chat:1", 0.0)
-    items["chat:1"]["log"].append([50.0])
+    items["chat:1"].log.append([50.0])
     assert expiry.expired(items, 10.0, _forgettable) == []
     assert expiry.expired(items, 50.0, _forgettable) == []
     assert expiry.expired(items, 50.5, _forgettable) == ["chat:1"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from monitor.domain.agreement import BusinessTime, ItemObjective, Match, Target, Workdays
 from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.engine import Engine, Outcome
@@ -242,16 +244,75 @@ def test_business_hours_deadline_skips_nights_weekends_and_lunch() -> None:
     assert states(alerts) == [("email", "breached", "2026-11-23T20:00:00Z")]
 
 
-def test_a_reply_before_opening_after_an_evening_deadline_is_in_time() -> None:
+def test_a_budget_used_up_at_closing_time_is_due_at_the_close() -> None:
     calendar = business_calendar()
     objective = ItemObjective("fr", "first_response", BusinessTime(2 * HOUR), calendar)
-    # 16:00 + 2 business hours ends at the 18:00 close: the budget is not exceeded before
-    # the next opening, so an 08:30 reply next morning is in time
+    # Thursday 16:00 + 2 business hours is used up at the 18:00 close: due then, and a
+    # reply at 08:30 the next morning, in the closed time after it, is late
     events = [
         created(at("2026-11-19 16:00", NEW_YORK)),
         event("ticket.agent_reply", at("2026-11-20 08:30", NEW_YORK), ticket_id="T1"),
     ]
-    assert run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-21")) == []
+    alerts = run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-21"))
+    assert states(alerts) == [
+        ("fr", "breached", "2026-11-19T23:00:00Z"),
+        ("fr", "resolved", "2026-11-20T13:30:00Z"),
+    ]
+
+
+def test_a_reply_exactly_at_a_closing_time_deadline_is_in_time() -> None:
+    calendar = business_calendar()
+    objective = ItemObjective("fr", "first_response", BusinessTime(HOUR), calendar)
+    # Friday 17:00 + 1 business hour is due Friday 18:00, not Monday 09:00
+    events = [
+        created(at("2026-11-20 17:00", NEW_YORK)),
+        event("ticket.agent_reply", at("2026-11-20 18:00", NEW_YORK), ticket_id="T1"),
+    ]
+    assert run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-24")) == []
+
+
+@pytest.mark.parametrize(
+    ("weekly", "created_at", "hours", "due"),
+    [
+        # 8 business hours from an overnight ticket on 9-12/13-18: Monday 18:00
+        (None, "2026-11-23 02:00", 8, "2026-11-23T23:00:00Z"),
+        # 4 hours from 08:00 on 8-12/13-17: 12:00, not 13:00 after lunch
+        (
+            {day: [(480, 720), (780, 1020)] for day in range(5)},
+            "2026-11-23 08:00",
+            4,
+            "2026-11-23T17:00:00Z",
+        ),
+        # a Friday 18:00 deadline is not a Monday 09:00 one
+        (None, "2026-11-20 10:00", 7, "2026-11-20T23:00:00Z"),
+    ],
+)
+def test_a_deadline_is_the_earliest_instant_the_budget_is_used_up(
+    weekly, created_at: str, hours: float, due: str
+) -> None:
+    calendar = business_calendar() if weekly is None else BusinessCalendar("b", NEW_YORK, weekly)
+    objective = ItemObjective("fr", "first_response", BusinessTime(hours * HOUR), calendar)
+    events = [created(at(created_at, NEW_YORK))]
+    alerts = run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-28"))
+    assert states(alerts) == [("fr", "breached", due)]
+
+
+def test_at_risk_warnings_fall_at_the_closing_instant_too() -> None:
+    calendar = business_calendar()
+    objective = ItemObjective("fr", "first_response", BusinessTime(10 * HOUR), calendar)
+    # Monday 09:00: half of 10 business hours (5 h: 9-12, 13-15) is used at 15:00, the
+    # whole of it at Tuesday 11:00; 80 % (8 h) is used up at the Monday 18:00 close
+    events = [created(at("2026-11-23 09:00", NEW_YORK))]
+    alerts = run(
+        agreement(objective, timezone=NEW_YORK, warn_at=(0.5, 0.8)),
+        events,
+        until=epoch("2026-11-25"),
+    )
+    assert states(alerts) == [
+        ("fr", "at_risk", "2026-11-23T20:00:00Z"),
+        ("fr", "at_risk", "2026-11-23T23:00:00Z"),
+        ("fr", "breached", "2026-11-24T16:00:00Z"),
+    ]
 
 
 def test_workdays_end_at_the_same_local_time_on_the_nth_workday() -> None:
@@ -274,8 +335,9 @@ def test_workdays_started_after_hours_count_from_the_next_opening() -> None:
     objective = ItemObjective("complaint", "resolution", Workdays(2), calendar)
     events = [created(at("2026-11-20 20:00", NEW_YORK))]
     alerts = run(agreement(objective, timezone=NEW_YORK), events, until=epoch("2026-11-30"))
-    # next opening Monday 09:00, + 2 workdays = Wednesday 09:00 EST
-    assert states(alerts) == [("complaint", "breached", "2026-11-25T14:00:00Z")]
+    # from the next opening, Monday 09:00, 2 workdays end Wednesday 09:00; their budget
+    # (Monday and Tuesday) is used up at the Tuesday 18:00 close, which is the deadline
+    assert states(alerts) == [("complaint", "breached", "2026-11-24T23:00:00Z")]
 
 
 def test_business_deadline_is_exact_across_the_autumn_dst_change() -> None:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-DOMAIN = Path(__file__).resolve().parents[2] / "monitor" / "domain"
+DOMAIN = Path(__file__).resolve().parents[3] / "monitor" / "domain"
 FORBIDDEN_MODULES = {
     "faust",
     "mode",

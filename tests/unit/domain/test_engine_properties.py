@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import random
 from datetime import UTC, datetime
 
@@ -154,8 +155,11 @@ def _alerts(events: list[Event], until: float | None = None) -> list[str]:
     return sorted(json.dumps(a.to_json(), sort_keys=True) for a in alerts)
 
 
+EXAMPLES = int(os.environ.get("SLAMON_PROPERTY_EXAMPLES", "60"))
+"""Examples per property; ``SLAMON_PROPERTY_EXAMPLES=1000`` for a thorough run."""
+
 PROPERTY_SETTINGS = settings(
-    max_examples=60,
+    max_examples=EXAMPLES,
     deadline=None,
     phases=[Phase.explicit, Phase.reuse, Phase.generate],
     suppress_health_check=[HealthCheck.too_slow],

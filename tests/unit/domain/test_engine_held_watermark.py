@@ -21,7 +21,7 @@ from monitor.replay import replay
 from monitor.rulespec.loader import load_rules
 from monitor.simulate import simulate
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+RULES = Path(__file__).resolve().parents[3] / "rules"
 START = datetime(2026, 11, 16, tzinfo=UTC)
 
 

@@ -1,0 +1,603 @@
+"""Per-item SLA clocks of one contract: each item's log, its emitted effects, what is due.
+
+An item (ticket, chat or call) is an :class:`Item`: its log of events sorted by event
+time, the flags of what each of its clock cycles already emitted, and the next instant
+something of it is due. Everything else kept here is derived from the items and
+rebuilt lazily after :meth:`ItemClocks.load_state`: the per-item clock walkers (with
+their cached timings and dues), the expiry heap and the objectives an item's fixed
+attributes allow. Those caches keep the per-event work small: an event that changes
+no clock cycle of its item costs no refresh, and a refresh recomputes only the
+walkers whose cycles changed or whose due instant passed.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from monitor.domain import clocks
+from monitor.domain.agreement import Agreement, ItemObjective
+from monitor.domain.alerts import Alert, Subject, format_instant
+from monitor.domain.clocks import CREATE, Cycle, CycleFlags, CycleWalker, Effect, LogEntry
+from monitor.domain.events import Fields
+from monitor.domain.expiry import ItemExpiry
+from monitor.domain.observer import Observer, observe_item_effect
+from monitor.domain.periods import PeriodTracker
+from monitor.domain.status import (
+    AT_RISK,
+    BREACHED,
+    NO_BUDGET,
+    OK,
+    ObjectiveStatus,
+    report_entry,
+)
+
+ITEM_RETENTION: Final = 7 * 86400.0
+_ELIGIBLE_CACHE_SIZE: Final = 4096
+CALL, CHAT, TICKET = "call", "chat", "ticket"
+_NOUNS: Final = {
+    "first_response": "first response",
+    "next_response": "next response",
+    "resolution": "resolution",
+}
+
+_TICKET_OPS: Final = {
+    "ticket.agent_reply": clocks.AGENT_REPLY,
+    "ticket.customer_reply": clocks.CUSTOMER_REPLY,
+    "ticket.reopened": clocks.REOPEN,
+}
+_CHAT_OPS: Final = {
+    "chat.started": clocks.CREATE,
+    "chat.agent_message": clocks.AGENT_REPLY,
+    "chat.customer_message": clocks.CUSTOMER_REPLY,
+    "chat.ended": clocks.END,
+    "chat.abandoned": clocks.ABANDON,
+}
+_CALL_OPS: Final = {
+    "call.offered": clocks.CREATE,
+    "call.answered": clocks.AGENT_REPLY,
+    "call.abandoned": clocks.ABANDON,
+    "call.ended": clocks.END,
+}
+
+Decided = Callable[[str, float, bool], None]
+"""Told of every clock counted as met or missed: (objective id, instant, met)."""
+
+
+@dataclass(slots=True)
+class Item:
+    """One ticket, chat or call: its sorted log, emitted flags per cycle, next due instant."""
+
+    log: list[LogEntry] = field(default_factory=list)
+    flags: dict[str, CycleFlags] = field(default_factory=dict)
+    due: float | None = None
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "log": self.log,
+            "fx": {key: flags.to_state() for key, flags in self.flags.items()},
+            "due": self.due,
+        }
+
+    @classmethod
+    def from_state(cls, state: dict[str, Any]) -> Item:
+        return cls(
+            [LogEntry(*entry) for entry in state["log"]],
+            {key: CycleFlags.from_state(saved) for key, saved in state["fx"].items()},
+            state["due"],
+        )
+
+    @property
+    def finished(self) -> bool:
+        """Created and then solved, closed or ended (an item never created is finished)."""
+        status = None
+        has_create = False
+        for entry in self.log:
+            op = entry.op
+            if op == clocks.CREATE:
+                has_create = True
+            elif op == clocks.STATUS:
+                status = entry.arg
+            elif op in (clocks.END, clocks.ABANDON):
+                status = "closed"
+            elif op == clocks.REOPEN:
+                status = "open"
+        return not has_create or status in clocks.DONE_STATUSES
+
+
+@dataclass(slots=True)
+class ItemStats:
+    """Clocks of one objective counted so far."""
+
+    met: int = 0
+    missed: int = 0
+
+
+@dataclass(slots=True)
+class ItemTally:
+    """Item clocks of one objective at the watermark."""
+
+    open: int = 0
+    at_risk: int = 0
+    open_warnings: int = 0
+    open_breaches: int = 0
+
+
+class ItemObjectiveTracker:
+    """One item objective's status and report, from the contract's item clocks.
+
+    With a monthly target (``period: month``) the month's compliance tracker gives the
+    value, the budget and its burn rates; without, the value is the share of items
+    decided in time so far.
+    """
+
+    __slots__ = ("clocks", "compliance", "objective")
+
+    def __init__(
+        self, clocks: ItemClocks, objective: ItemObjective, compliance: PeriodTracker | None
+    ) -> None:
+        self.clocks = clocks
+        self.objective = objective
+        self.compliance = compliance
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus:
+        objective = self.objective
+        stats = self.clocks.stats[objective.id]
+        tally = self.clocks.tallies(watermark)[objective.id]
+        decided = stats.met + stats.missed
+        value = stats.met / decided if decided else None
+        budget, month_state = NO_BUDGET, OK
+        if self.compliance is not None:
+            budget, month_state = self.compliance.budget_at(watermark), self.compliance.open_state
+            value = budget.value
+        if tally.open_breaches or month_state == BREACHED:
+            state = BREACHED
+        elif tally.open_warnings or month_state == AT_RISK:
+            state = AT_RISK
+        else:
+            state = OK
+        target = objective.target
+        return ObjectiveStatus(
+            contract_id=self.clocks.contract_id,
+            objective_id=objective.id,
+            kind=objective.kind,
+            value=value,
+            target=1.0 if target is None else target.value,
+            comparator=">=" if target is None else target.comparator,
+            status=state,
+            open_items=tally.open,
+            at_risk_items=tally.at_risk,
+            breaches=stats.missed,
+            budget_remaining=budget.remaining,
+            burn_rate_fast=budget.fast,
+            burn_rate_slow=budget.slow,
+        )
+
+    def report(self) -> dict[str, Any]:
+        """The share of items decided in time; met when it reaches the target (or, without
+        one, when no item missed)."""
+        objective = self.objective
+        stats = self.clocks.stats[objective.id]
+        samples = stats.met + stats.missed
+        value = stats.met / samples if samples else None
+        target = objective.target
+        met: bool | None = None
+        if value is not None:
+            met = stats.missed == 0 if target is None else target.met(value)
+        entry = report_entry(
+            objective.kind,
+            value,
+            1.0 if target is None else target.value,
+            ">=" if target is None else target.comparator,
+            met,
+            samples,
+            stats.missed,
+        )
+        if self.compliance is not None:
+            entry["months"] = self.compliance.months_report()
+        return entry
+
+
+class ItemClocks:
+    """The item objectives of one contract and the clocks of its items."""
+
+    def __init__(self, agreement: Agreement, decided: Decided) -> None:
+        self.contract_id = agreement.contract_id
+        self._labels = dict(agreement.labels)
+        self._default_warn_at = agreement.alerting.warn_at
+        self._decided = decided
+        self.objectives: dict[str, list[ItemObjective]] = {TICKET: [], CHAT: [], CALL: []}
+        self.stats: dict[str, ItemStats] = {}
+        self._warn_at: dict[str, tuple[float, ...]] = {}
+        self.items: dict[str, Item] = {}
+        self.due: list[tuple[float, str]] = []  # a heap; entries go stale, items hold the truth
+        self.observer: Observer | None = None
+        self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
+        self._expiry = ItemExpiry()  # derived from the items' logs
+        self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
+        self._changes = 0  # counts what may change the tallies, so they can be cached
+        self._tallies: tuple[float, int, dict[str, ItemTally]] | None = None
+
+    def __len__(self) -> int:
+        """How many items are held (open, or finished within the retention)."""
+        return len(self.items)
+
+    def add_objective(self, objective: ItemObjective) -> None:
+        self.objectives[TICKET].append(objective)
+        channels = objective.match.channel or frozenset()
+        if "chat" in channels:
+            self.objectives[CHAT].append(objective)
+        if "phone" in channels:
+            self.objectives[CALL].append(objective)
+        self.stats[objective.id] = ItemStats()
+        self._warn_at[objective.id] = tuple(sorted(objective.warn_at or self._default_warn_at))
+
+    # -- events ------------------------------------------------------------------
+
+    def apply_ticket(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        if not self.objectives[TICKET]:
+            return []
+        kind = event["type"]
+        arg: Any = None
+        if kind == "ticket.created":
+            op = clocks.CREATE
+            arg = [
+                event["channel"],
+                event["priority"],
+                event["category"],
+                event["queue"],
+                event["attributes"],
+            ]
+        elif kind == "ticket.status_changed":
+            op, arg = clocks.STATUS, event["status"]
+        elif kind == "ticket.priority_changed":
+            op, arg = clocks.PRIORITY, event["priority"]
+        elif kind == "ticket.agent_reply" and not event["public"]:
+            return []  # a private note answers nobody
+        else:
+            op = _TICKET_OPS[kind]
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        return self.event(TICKET, event["ticket_id"], entry, watermark)
+
+    def apply_call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        """A call is an item only for objectives that select the phone channel."""
+        if not self.objectives[CALL]:
+            return []
+        op = _CALL_OPS[event["type"]]
+        arg = ["phone", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        return self.event(CALL, event["call_id"], entry, watermark)
+
+    def apply_chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
+        """A chat is an item only for objectives that select the chat channel."""
+        if not self.objectives[CHAT]:
+            return []
+        op = _CHAT_OPS[event["type"]]
+        arg = ["chat", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        return self.event(CHAT, event["chat_id"], entry, watermark)
+
+    def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
+        """Add one entry to an item's log; the alerts a late entry settles at once."""
+        self._changes += 1
+        key = f"{kind}:{item_id}"
+        item = self.items.get(key)
+        if item is None:
+            item = self.items[key] = Item()
+        log = item.log
+        if not log or log[-1][0] < entry[0] or _comes_before(log[-1], entry):
+            log.append(entry)
+            if len(log) == 1:
+                self._expiry.added(key, entry[0])
+            walkers = self._walkers.get(key)
+            if walkers is not None:
+                changed = False
+                for walker in walkers:
+                    if walker.feed(entry):
+                        changed = True
+                if not changed:
+                    # Same cycles as at the item's last refresh, and nothing of theirs was
+                    # due since (the due heap would have woken it): nothing new to decide.
+                    return []
+        else:
+            clocks.insert_entry(log, entry)
+            self._walkers.pop(key, None)
+        alerts: list[Alert] = []
+        self._refresh(key, kind, item, watermark, alerts)
+        return alerts
+
+    # -- time --------------------------------------------------------------------
+
+    def advance(self, watermark: float, alerts: list[Alert]) -> None:
+        """Refresh the items something of which fell due before ``watermark``."""
+        due = self.due
+        if not due or due[0][0] >= watermark:
+            return
+        self._changes += 1
+        refreshed: set[str] = set()
+        while due and due[0][0] < watermark:
+            instant, key = heapq.heappop(due)
+            item = self.items.get(key)
+            if item is None or item.due != instant or key in refreshed:
+                continue
+            refreshed.add(key)
+            self._refresh(key, key.partition(":")[0], item, watermark, alerts)
+
+    def forget_finished(self, watermark: float) -> None:
+        """Forget finished items with nothing due whose last event is past the retention."""
+        self._changes += 1
+        retention = watermark - ITEM_RETENTION
+        for key in self._expiry.expired(self.items, retention, _finished_item):
+            del self.items[key]
+            self._walkers.pop(key, None)
+
+    # -- views -------------------------------------------------------------------
+
+    def tallies(self, watermark: float) -> dict[str, ItemTally]:
+        """Running clocks and open item alerts per item objective, from the items' state.
+
+        One walk over the items serves every objective: the result is kept until an
+        item changes or the watermark moves.
+        """
+        cached = self._tallies
+        if cached is not None and cached[:2] == (watermark, self._changes):
+            return cached[2]
+        tallies = self._tally(watermark)
+        self._tallies = (watermark, self._changes, tallies)
+        return tallies
+
+    def _tally(self, watermark: float) -> dict[str, ItemTally]:
+        tallies = {oid: ItemTally() for oid in self.stats}
+        no_flags = CycleFlags()
+        for key, item in self.items.items():
+            for walker in self._walkers_of(key, key.partition(":")[0], item.log, keep=False):
+                if walker.dead:
+                    continue
+                tally = tallies[walker.objective.id]
+                for cycle in walker.cycles:
+                    active_from = cycle.active_from
+                    if active_from is None or active_from > watermark:
+                        continue
+                    flags = item.flags.get(cycle.flag) or no_flags
+                    if flags.breached and not flags.resolved:
+                        tally.open_breaches += 1
+                    elif flags.alerted and not flags.resolved:
+                        tally.open_warnings += 1
+                    finish = cycle.finish
+                    if finish is None or finish > watermark:
+                        tally.open += 1
+                        if flags.warned and not flags.breached:
+                            tally.at_risk += 1
+        return tallies
+
+    # -- state -------------------------------------------------------------------
+
+    def to_state(self) -> dict[str, Any]:
+        return {
+            "items": {key: item.to_state() for key, item in self.items.items()},
+            "due": [list(entry) for entry in self.due],
+            "item_stats": {oid: [s.met, s.missed] for oid, s in self.stats.items()},
+        }
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self._changes += 1
+        self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
+        self._walkers.clear()
+        self._expiry.rebuild(self.items)
+        self.due[:] = [(entry[0], entry[1]) for entry in state["due"]]  # the same list: shared
+        heapq.heapify(self.due)
+        for oid, (met, missed) in state["item_stats"].items():
+            if oid in self.stats:
+                self.stats[oid] = ItemStats(met, missed)
+
+    # -- deciding ----------------------------------------------------------------
+
+    def _walkers_of(
+        self, key: str, kind: str, log: list[LogEntry], *, keep: bool = True
+    ) -> list[CycleWalker]:
+        """The item's clock machines per objective, derived from its log once and kept."""
+        walkers = self._walkers.get(key)
+        if walkers is None:
+            checked = log[0].op == clocks.CREATE  # then _eligible checked its attributes
+            walkers = [
+                CycleWalker(objective, checked=checked) for objective in self._eligible(kind, log)
+            ]
+            for entry in log:
+                for walker in walkers:
+                    walker.feed(entry)
+            if keep:
+                self._walkers[key] = walkers
+        return walkers
+
+    def _eligible(self, kind: str, log: list[LogEntry]) -> list[ItemObjective]:
+        """The objectives an item can ever meet, known once its log starts with its creation."""
+        objectives = self.objectives[kind]
+        first = log[0]
+        if first.op != clocks.CREATE:
+            return objectives
+        channel, _priority, category, queue, labels = first.arg
+        signature = (kind, channel, category, queue, tuple(labels.items()))
+        eligible = self._eligible_by_signature.get(signature)
+        if eligible is None:
+            if len(self._eligible_by_signature) >= _ELIGIBLE_CACHE_SIZE:
+                self._eligible_by_signature.clear()
+            attrs = clocks.Attributes(channel, None, category, queue, labels)
+            eligible = [o for o in objectives if not clocks.excluded_for_good(o, attrs)]
+            self._eligible_by_signature[signature] = eligible
+        return eligible
+
+    def _refresh(
+        self, key: str, kind: str, item: Item, watermark: float, alerts: list[Alert]
+    ) -> None:
+        next_due: float | None = None
+        walkers = self._walkers.get(key)
+        if walkers is None:
+            walkers = self._walkers_of(key, kind, item.log)
+        for walker in walkers:
+            walker_due = walker.due
+            # A fresh walker has the same cycles as when its due was computed: nothing to
+            # decide before that due.
+            if not walker.fresh or (walker_due is not None and walker_due < watermark):
+                if walker.dead:
+                    continue
+                walker_due = self._refresh_walker(key, kind, item, walker, watermark, alerts)
+            if walker_due is not None and (next_due is None or walker_due < next_due):
+                next_due = walker_due
+        item.due = next_due
+        if next_due is not None:
+            heapq.heappush(self.due, (next_due, key))
+
+    def _refresh_walker(
+        self,
+        key: str,
+        kind: str,
+        item: Item,
+        walker: CycleWalker,
+        watermark: float,
+        alerts: list[Alert],
+    ) -> float | None:
+        """Decide the walker's cycles by ``watermark``; returns its next due instant."""
+        walker_due: float | None = None
+        objective = walker.objective
+        warn_at = self._warn_at[objective.id]
+        effects: list[Effect] = []
+        stored_flags = item.flags
+        for cycle in walker.cycles:
+            if cycle.active_from is None:
+                continue
+            flag_key = cycle.flag
+            flags = stored_flags.get(flag_key)
+            stored = flags is not None
+            if flags is None:
+                flags = CycleFlags()
+            elif _settled(cycle, flags, watermark):
+                continue
+            due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
+            # Keep flags once any is set: every flag but ``warned`` is set with an effect.
+            if not stored and (effects or flags.warned):
+                stored_flags[flag_key] = flags
+            if effects:
+                for effect in effects:
+                    self._effect(kind, key[len(kind) + 1 :], item, objective, cycle, effect, alerts)
+                effects.clear()
+            if due is not None and (walker_due is None or due < walker_due):
+                walker_due = due
+        walker.due, walker.fresh = walker_due, True
+        return walker_due
+
+    def _effect(
+        self,
+        kind: str,
+        item_id: str,
+        item: Item,
+        objective: ItemObjective,
+        cycle: Cycle,
+        effect: Effect,
+        alerts: list[Alert],
+    ) -> None:
+        warn_at = self._warn_at[objective.id]
+        if self.observer is not None:
+            timing = clocks.cycle_timing(cycle, objective, warn_at)
+            observe_item_effect(
+                self.observer,
+                self.contract_id,
+                kind,
+                item_id,
+                item.log,
+                objective,
+                cycle,
+                timing,
+                effect,
+            )
+        if effect.kind == "met":
+            self.stats[objective.id].met += 1
+            self._decided(objective.id, effect.instant, True)
+            return
+        if effect.kind == "breached":
+            self.stats[objective.id].missed += 1
+            self._decided(objective.id, effect.instant, False)
+        alerts.append(self._alert(kind, item_id, item, objective, cycle, effect))
+
+    def _alert(
+        self,
+        kind: str,
+        item_id: str,
+        item: Item,
+        objective: ItemObjective,
+        cycle: Cycle,
+        effect: Effect,
+    ) -> Alert:
+        timing = clocks.cycle_timing(cycle, objective, self._warn_at[objective.id])
+        attrs = clocks.item_attributes(item.log, effect.instant)
+        queue = attrs.queue if attrs is not None else None
+        share = effect.share
+        if effect.kind == "resolved":
+            share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
+        due = timing.deadline
+        if effect.kind == "at_risk":
+            due = clocks.deadline_as_of(cycle, objective, effect.instant)
+        deadline = "n/a" if due is None else format_instant(due)
+        noun = _NOUNS[objective.kind]
+        summary = {
+            "at_risk": f"{kind} {item_id}: {share or 0:.0%} of the {objective.within} {noun} "
+            f"time used, due {deadline}",
+            "breached": f"{kind} {item_id}: {noun} deadline ({objective.within}) missed at "
+            f"{deadline}",
+            "resolved": f"{kind} {item_id}: {noun} done",
+        }[effect.kind]
+        extra = {
+            "deadline": deadline,
+            "within": str(objective.within),
+            "started": format_instant(cycle.start),
+        }
+        if attrs is not None:
+            extra.update(
+                {
+                    name: value
+                    for name, value in (
+                        ("channel", attrs.channel),
+                        ("priority", attrs.priority),
+                        ("category", attrs.category),
+                    )
+                    if value
+                }
+            )
+        return Alert(
+            contract_id=self.contract_id,
+            objective_id=objective.id,
+            state=effect.kind,  # type: ignore[arg-type]
+            severity="warning" if effect.kind == "at_risk" else "critical",
+            subject=Subject(kind, item_id, queue),  # type: ignore[arg-type]
+            observed=share,
+            target=1.0,
+            event_time=effect.instant,
+            summary=f"{self.contract_id}/{objective.id}: {summary}",
+            description=objective.clause,
+            labels=dict(self._labels),
+            extra=extra,
+        )
+
+
+def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
+    """Log order: by time, then rank, then event id."""
+    if entry.ts != other.ts:
+        return entry.ts < other.ts
+    if entry.rank != other.rank:
+        return entry.rank < other.rank
+    return entry.event_id < other.event_id
+
+
+def _settled(cycle: Cycle, flags: CycleFlags, watermark: float) -> bool:
+    """Nothing more can happen to this cycle: skip the calendar work."""
+    finish = cycle.finish
+    if finish is None or finish >= watermark:
+        return False
+    if flags.alerted and not flags.resolved:
+        return False
+    return flags.decided
+
+
+def _finished_item(item: Item) -> bool:
+    return item.finished
