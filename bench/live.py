@@ -6,8 +6,10 @@ In one run, on one fresh embedded Tansu broker:
    simulated events for the agreements in ``rules/``;
 2. (a) **raw**: an aiokafka consumer reads every partition from the start and
    ``json.loads`` every value (the baseline), ``--repeat`` times;
-3. (b) **bare Faust**: a Faust agent (``make_app``: the worker's settings) only
-   iterates the same topics, in a child process, ``--repeat`` times;
+3. (b) **replay**: ``slamon replay``'s engine loop over the same events in file
+   order, in this process, ``--replay-repeat`` times (the engine's own speed: the
+   worker's ceiling); with ``--faust-repeat N``, also a bare Faust agent that only
+   iterates the same topics, in a child process (the old agent path's ceiling);
 4. (c) **worker**: ``slamon run`` as a subprocess processes the preloaded topics to
    the end (``slamon_events_total`` reaches the count), ``--worker-repeat`` times,
    with py-spy sampling the last run (where the time goes);
@@ -16,7 +18,12 @@ In one run, on one fresh embedded Tansu broker:
    3-minute first-response clock as soon as its partition's watermark passes the
    deadline, so the time from producing the event that moves the watermark there
    to reading the breach on the alerts topic is one produce→alert latency;
-6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d).
+6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d);
+7. (f) **scaling**: two worker processes in one group on the same preloaded
+   topics, events/s of the pair against (c) (use ``--partitions 8``);
+8. (g) **deadline delay**: a worker following the wall clock, no events flowing,
+   tickets with a 10-second first-response deadline: from each deadline to
+   reading its breach on the alerts topic.
 
 Rates are measured from the first to the last record, so the consumer group's
 join delay (about half the session timeout on Tansu) is not counted. Results go
@@ -79,9 +86,11 @@ class Args:
     partitions: int
     repeat: int
     faust_repeat: int
+    replay_repeat: int
     worker_repeat: int
     latency_s: float
     profile: bool
+    scaling: bool = True
 
 
 @dataclass(slots=True)
@@ -113,15 +122,29 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     parser.add_argument("--events", type=int, default=100_000, help="events to preload")
     parser.add_argument("--partitions", type=int, default=4, help="partitions per topic")
     parser.add_argument("--repeat", type=int, default=5, help="runs of (a) (median)")
-    parser.add_argument("--faust-repeat", type=int, default=1, help="runs of (b) (median)")
+    parser.add_argument("--replay-repeat", type=int, default=3, help="runs of (b) (median)")
+    parser.add_argument(
+        "--faust-repeat", type=int, default=0, help="runs of a bare Faust agent (0: none)"
+    )
     parser.add_argument("--worker-repeat", type=int, default=1, help="runs of (c) (median)")
     parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
+    parser.add_argument("--no-scaling", action="store_true", help="skip (f)")
     ns = parser.parse_args(argv)
-    counts = (ns.events, ns.partitions, ns.repeat, ns.faust_repeat, ns.worker_repeat)
-    if min(counts) <= 0 or ns.latency_s <= 0:
+    counts = (ns.events, ns.partitions, ns.repeat, ns.worker_repeat, ns.replay_repeat)
+    if min(counts) <= 0 or ns.faust_repeat < 0 or ns.latency_s <= 0:
         parser.error("counts and durations must be positive")
-    return Args(*counts, latency_s=ns.latency_s, profile=not ns.no_profile)
+    return Args(
+        ns.events,
+        ns.partitions,
+        ns.repeat,
+        ns.faust_repeat,
+        ns.replay_repeat,
+        ns.worker_repeat,
+        latency_s=ns.latency_s,
+        profile=not ns.no_profile,
+        scaling=not ns.no_scaling,
+    )
 
 
 # -- input ----------------------------------------------------------------------------
@@ -164,7 +187,7 @@ async def produce(settings: Settings, records: Sequence[Record]) -> float:
 
 def run_topics(tag: str, inputs: Topics) -> Topics:
     """The inputs shared by every run, outputs and internal topics of one run's own."""
-    own = {name: f"bench-{tag}.{name}" for name in ("alerts", "deadletter", "ticks", "rekey")}
+    own = {name: f"bench-{tag}.{name}" for name in ("alerts", "deadletter", "rekey")}
     return inputs.model_copy(update=own)
 
 
@@ -204,7 +227,16 @@ async def raw_consume(settings: Settings, count: int) -> float:
         await consumer.stop()
 
 
-# -- (b) bare Faust agent (child process) ---------------------------------------------
+# -- (b) replay, and optionally a bare Faust agent (child process) --------------------
+
+
+def replay_rate(agreements: Sequence[Agreement], values: Sequence[bytes]) -> float:
+    """Events/s of ``slamon replay``'s engine loop over ``values`` in order."""
+    from monitor.replay import replay
+
+    began = time.perf_counter()
+    replay(values, agreements, lateness=LATENESS_S)
+    return len(values) / (time.perf_counter() - began)
 
 
 def bare_faust(settings: Settings, count: int) -> float:
@@ -288,6 +320,8 @@ def worker_env(settings: Settings, topics: Topics, port: int, state: Path) -> di
         "SLAMON_LOG_FORMAT": "json",
         # event time comes from the traffic only: no jump to the wall clock when idle
         "SLAMON_FOLLOW_WALL_CLOCK": "false",
+        # the simulated weeks may run past today: measure them all, as replay does
+        "SLAMON_MAX_EVENT_FUTURE_S": str(365 * 86400),
     }
     for name, topic in topics.model_dump().items():
         env[f"SLAMON_TOPICS__{name.upper()}"] = topic
@@ -340,8 +374,7 @@ def measure_worker(
 ) -> tuple[WorkerRun, Latency | None]:
     tag = uuid.uuid4().hex[:8]
     topics = run_topics(tag, settings.topics)
-    broker.create_topics([topics.alerts, topics.deadletter, topics.ticks, topics.rekey],
-                         settings.partitions)  # fmt: skip
+    broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
     port = free_port()
     env = worker_env(settings, topics, port, scratch / f"state-{tag}")
     with WorkerProcess(env, scratch / f"worker-{tag}.log") as worker:
@@ -373,6 +406,124 @@ def measure_worker(
             )
             latency.peak_rss_mb = peak_rss_mb(worker.pid)
     return run, latency
+
+
+def measure_pair(broker: EmbeddedBroker, settings: Settings, count: int, scratch: Path) -> float:
+    """(f) Events/s of two workers in one group over the preloaded topics."""
+    tag = uuid.uuid4().hex[:8]
+    topics = run_topics(tag, settings.topics)
+    broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
+    ports = [free_port(), free_port()]
+    env = worker_env(settings, topics, ports[0], scratch / f"state-{tag}")
+    group = {"SLAMON_APP_ID": env["SLAMON_APP_ID"]}
+    with (
+        WorkerProcess(env, scratch / f"pair-a-{tag}.log") as a,
+        WorkerProcess(
+            {**env, **group, "SLAMON_METRICS_PORT": str(ports[1])}, scratch / f"pair-b-{tag}.log"
+        ) as b,
+    ):
+
+        def total() -> float:
+            return sum(processed(scrape(port)) for port in ports)
+
+        deadline = time.monotonic() + RUN_TIMEOUT_S
+        while total() <= 0:
+            if a.returncode is not None or b.returncode is not None:
+                raise RuntimeError(f"a worker of the pair exited:\n{a.log_tail()}{b.log_tail()}")
+            if time.monotonic() > deadline:
+                raise RuntimeError("the pair did not start")
+            time.sleep(0.2)
+        first = time.perf_counter()
+        start_count = total()
+        while (done := total()) < count:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the pair processed {done:.0f} of {count}")
+            time.sleep(0.5)
+        return (count - start_count) / (time.perf_counter() - first)
+
+
+DEADLINE_RULES: Final = """\
+version: slamon/v1
+contract: bench-deadline
+title: A ten-second deadline, for the deadline-delay measurement
+objectives:
+  - {id: email-10s, kind: first_response, match: {channel: email}, within: 10s}
+"""
+DEADLINE_S: Final = 10.0
+
+
+def measure_deadline_delay(settings: Settings, scratch: Path, tickets: int = 5) -> list[float]:
+    """(g) Seconds from each unanswered ticket's deadline to reading its breach."""
+    tag = uuid.uuid4().hex[:8]
+    topics = Topics(**{name: f"bench-deadline-{tag}.{name}" for name in Topics.model_fields})
+    rules = scratch / f"rules-{tag}"
+    rules.mkdir()
+    (rules / "bench-deadline.yaml").write_text(DEADLINE_RULES)
+    port = free_port()
+    env = worker_env(settings, topics, port, scratch / f"state-{tag}")
+    env.update(
+        {
+            "SLAMON_RULES_DIR": str(rules),
+            "SLAMON_FOLLOW_WALL_CLOCK": "true",
+            "SLAMON_LATENESS_S": "1",
+        }
+    )
+    run_settings = settings.model_copy(update={"topics": topics})
+    with WorkerProcess(env, scratch / f"deadline-{tag}.log") as worker:
+        wait_for(port, worker, lambda m: m.get("slamon_worker_ready", 0) >= 1, RUN_TIMEOUT_S)
+        return asyncio.run(_deadline_delays(run_settings, tickets))
+
+
+async def _deadline_delays(settings: Settings, tickets: int) -> list[float]:
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+
+    from monitor.domain.alerts import format_instant
+
+    producer = AIOKafkaProducer(**settings.kafka_client_kwargs())
+    consumer = AIOKafkaConsumer(
+        **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
+    )
+    await producer.start()
+    await consumer.start()
+    try:
+        created: dict[str, float] = {}
+        for index in range(tickets):
+            ts = round(time.time(), 3)
+            ticket = f"T{index}"
+            event = {
+                "event_id": f"deadline-{ticket}-{uuid.uuid4().hex[:6]}",
+                "type": "ticket.created",
+                "ts": format_instant(ts),
+                "contract_id": "bench-deadline",
+                "ticket_id": ticket,
+                "channel": "email",
+            }
+            await producer.send_and_wait(
+                settings.topics.tickets, json.dumps(event).encode(), key=b"bench-deadline"
+            )
+            created[ticket] = ts
+            await asyncio.sleep(1.0)
+        await consumer.topics()
+        alerts = [
+            TopicPartition(settings.topics.alerts, number)
+            for number in sorted(consumer.partitions_for_topic(settings.topics.alerts) or ())
+        ]
+        consumer.assign(alerts)
+        await consumer.seek_to_beginning(*alerts)
+        delays: dict[str, float] = {}
+        deadline = time.monotonic() + 60
+        while len(delays) < tickets and time.monotonic() < deadline:
+            for records in (await consumer.getmany(timeout_ms=100)).values():
+                now = time.time()
+                for record in records:
+                    alert = json.loads(record.value)
+                    ticket = alert["subject"]["id"]
+                    if alert["state"] == "breached" and ticket in created:
+                        delays.setdefault(ticket, now - (created[ticket] + DEADLINE_S))
+        return [delays[t] for t in sorted(delays)]
+    finally:
+        await consumer.stop()
+        await producer.stop()
 
 
 # -- (d) produce → alert latency --------------------------------------------------------
@@ -529,16 +680,17 @@ def report(result: dict[str, Any]) -> None:
     )
     for column in ("measurement", "events/s (median)", "vs raw", "runs"):
         table.add_column(column, justify="left" if column == "measurement" else "right")
-    for label, key in (
-        ("(a) raw aiokafka + json", "raw_aiokafka"),
-        ("(b) bare Faust agent", "bare_faust"),
-        ("(c) slamon worker", "worker"),
-    ):
+    rows = [("(a) raw aiokafka + json", "raw_aiokafka"), ("(b) slamon replay", "replay")]
+    if result["bare_faust"]["runs_events_per_s"]:
+        rows.append(("(b') bare Faust agent", "bare_faust"))
+    rows.append(("(c) slamon worker", "worker"))
+    for label, key in rows:
         entry = result[key]
         runs = ", ".join(f"{value:,.0f}" for value in entry["runs_events_per_s"])
         ratio = entry["median_events_per_s"] / raw if raw else 0.0
         table.add_row(label, f"{entry['median_events_per_s']:,.0f}", f"{ratio:.3f}", runs)
     console.print(table)
+    console.print(f"(c) worker / (b) replay: {result['worker']['ratio_vs_replay']:.2f}")
     latency = result.get("latency")
     if latency:
         console.print(
@@ -553,6 +705,18 @@ def report(result: dict[str, Any]) -> None:
         + (f", {latency['peak_rss_mb']:.0f} MB after (d)" if latency else "")
         + f"; alerts produced in (c): {worker['alerts']:,.0f}"
     )
+    pair = result.get("two_workers")
+    if pair:
+        console.print(
+            f"(f) two workers: {pair['events_per_s']:,.0f} events/s, "
+            f"{pair['vs_one_worker']:.2f} × one worker"
+        )
+    delays = result["deadline_delay_s"]
+    if delays["samples"]:
+        console.print(
+            f"(g) breach read after its deadline, no events flowing: max {delays['max']:.2f} s "
+            f"over {len(delays['samples'])} tickets"
+        )
     profile = result.get("profile")
     if profile:
         console.print(
@@ -591,7 +755,11 @@ def main(argv: Sequence[str] | None = None) -> None:
         produce_rate = asyncio.run(produce(settings, records))
         console.print(f"preloaded {len(records):,} events at {produce_rate:,.0f}/s")
         count = len(records)
+        values = [value for _, _, value in records]
         del records
+        replayed = [replay_rate(agreements, values) for _ in range(args.replay_repeat)]
+        console.print(f"(b) replay: {[round(r) for r in replayed]}")
+        del values
 
         raw = [asyncio.run(raw_consume(settings, count)) for _ in range(args.repeat)]
         console.print(f"(a) raw aiokafka: {[round(r) for r in raw]}")
@@ -611,12 +779,19 @@ def main(argv: Sequence[str] | None = None) -> None:
             runs.append(run)
             latency = measured or latency
             console.print(f"(c) worker run {index + 1}: {run.events_per_s:,.0f} events/s")
+        pair = measure_pair(broker, settings, count, scratch) if args.scaling else None
+        if pair is not None:
+            console.print(f"(f) two workers: {pair:,.0f} events/s")
+        delays = measure_deadline_delay(settings, scratch)
+        console.print(f"(g) deadline delays: {[round(d, 2) for d in delays]} s")
         profile = (
             summarize_raw(profile_path.read_text())
             if profile_path is not None and profile_path.exists()
             else None
         )
-    write_results(args, count, produce_rate, raw, bare, runs, latency, profile)
+    write_results(
+        args, count, produce_rate, raw, replayed, bare, runs, latency, profile, pair, delays
+    )
 
 
 def write_results(
@@ -624,10 +799,13 @@ def write_results(
     count: int,
     produce_rate: float,
     raw: list[float],
+    replayed: list[float],
     bare: list[float],
     runs: list[WorkerRun],
     latency: Latency | None,
     profile: ProfileSummary | None,
+    pair: float | None,
+    delays: list[float],
 ) -> None:
     raw_median = median(raw)
     worker_median = median([run.events_per_s for run in runs])
@@ -638,6 +816,11 @@ def write_results(
         "partitions": args.partitions,
         "produce_events_per_s": produce_rate,
         "raw_aiokafka": {"median_events_per_s": raw_median, "runs_events_per_s": raw},
+        "replay": {
+            "median_events_per_s": median(replayed),
+            "runs_events_per_s": replayed,
+            "ratio_vs_raw": median(replayed) / raw_median,
+        },
         "bare_faust": {
             "median_events_per_s": median(bare),
             "runs_events_per_s": bare,
@@ -647,12 +830,21 @@ def write_results(
             "median_events_per_s": worker_median,
             "runs_events_per_s": [run.events_per_s for run in runs],
             "ratio_vs_raw": worker_median / raw_median,
+            "ratio_vs_replay": worker_median / median(replayed),
             "ratio_vs_bare_faust": worker_median / median(bare) if bare else None,
             "alerts": runs[-1].alerts,
             "peak_rss_mb": max(run.peak_rss_mb for run in runs),
             "runs": [asdict(run) for run in runs],
         },
         "latency": asdict(latency) if latency else None,
+        "two_workers": (
+            {"events_per_s": pair, "vs_one_worker": pair / worker_median} if pair else None
+        ),
+        "deadline_delay_s": {
+            "samples": delays,
+            "max": max(delays) if delays else None,
+            "deadline_s": DEADLINE_S,
+        },
         "profile": asdict(profile) if profile else None,
         "cpus": os.cpu_count(),
         "python": sys.version.split()[0],

@@ -168,6 +168,12 @@ class Metrics:
         self.worker_ready = Gauge(
             "slamon_worker_ready", "1 when partitions are assigned and state recovered", registry=r
         )
+        self.offset_gaps = Counter(
+            "slamon_offset_gaps",
+            "Fetched batches that started past the next expected offset (dropped, re-read)",
+            ["topic"],
+            registry=r,
+        )
         # -- notifications --------------------------------------------------------
         self.notifications = Counter(
             "slamon_notifications",

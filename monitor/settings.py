@@ -131,12 +131,19 @@ class Settings(BaseSettings):
         allow_inf_nan=False,
         description="events dated further ahead of the wall clock are dead-lettered",
     )
-    tick_interval_s: float = Field(default=1.0, gt=0)
+    tick_interval_s: float = Field(
+        default=1.0, gt=0, description="seconds between watermark checks of idle partitions"
+    )
+    max_batch_records: int = Field(
+        default=5000, ge=1, description="records the engine takes from Kafka at a time"
+    )
     follow_wall_clock: bool = Field(
         default=True,
         description="caught-up idle partitions advance event time with the wall clock",
     )
-    checkpoint_events: int = Field(default=5000, ge=1, description="events between checkpoints")
+    checkpoint_events: int = Field(
+        default=100_000, ge=1, description="at most this many events between checkpoints"
+    )
     checkpoint_interval_s: float = Field(default=5.0, gt=0, description="seconds between them")
     fetch_max_wait_ms: int = Field(
         default=50, ge=0, description="consumer fetch max wait; low = low latency on Tansu"

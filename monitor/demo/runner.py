@@ -133,6 +133,8 @@ def _with_broker(
         "SLAMON_KAFKA_BROKERS": settings.bootstrap_servers,
         "SLAMON_METRICS_PORT": str(port),
         "SLAMON_RULES_DIR": str(settings.rules_dir),
+        # simulated time starts on the next working day and runs faster than the clock
+        "SLAMON_MAX_EVENT_FUTURE_S": str(7 * 86400 + options.hours * 3600),
     }
     options.out.mkdir(parents=True, exist_ok=True)
     with WorkerProcess(env, options.out / "worker.log") as worker:

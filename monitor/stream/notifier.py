@@ -1,6 +1,6 @@
 """The notifier agent: ``slamon.alerts`` → escalation policy → sinks, state in a changelog table.
 
-Wiring (DESIGN.md §7): one agent, ``concurrency=1``, separate from the engine
+Wiring (docs/design.md): one agent, ``concurrency=1``, separate from the engine
 agent, reads the alerts topic (key = fingerprint) and the notifier ticks topic
 (co-partitioned) in one stream. Per fingerprint, the table ``notifier-deliveries``
 holds the latest alert and what each sink was told (``DeliveryState``) plus the
@@ -19,7 +19,7 @@ partition it lives in.
   Opsgenie alias), so no second incident opens.
 
 Each table write is flushed on its own: the Tansu test broker under-reports a
-changelog's end offset when the last batch holds several records (DESIGN.md §7),
+changelog's end offset when the last batch holds several records (docs/design.md),
 and one record per batch keeps recovery whole.
 """
 
@@ -262,18 +262,15 @@ def _rewind_uncommitted_alerts(app: Any, alerts_topic: str) -> None:
     offsets; a partition with none keeps the position it had fetched to, so the
     alerts read during recovery were silently skipped (seen on a restart after
     ``kill -9`` before the first commit). Re-reading is safe: every alert is
-    de-duplicated against the table. Chains the app's ``on_resumed`` hook (the
-    worker's); an empty ``resume_offsets`` makes ``SlamonApp`` call it at all.
+    de-duplicated against the table. Chains any ``on_resumed`` hook set before.
     """
     previous = app.on_resumed
-    if app.resume_offsets is None:
-        app.resume_offsets = lambda tps: {}
 
     async def on_resumed() -> None:
         if previous is not None:
             await previous()
         consumer = app.consumer
-        committed = consumer._committed_offset
+        committed = await consumer.seek_to_committed()  # where perform_seek just put them
         rewind = [
             tp for tp in consumer.assignment() if tp.topic == alerts_topic and not committed.get(tp)
         ]

@@ -4,32 +4,36 @@
 partition. ``handle(record, now)`` decodes and validates an event, dead-letters
 what is invalid, re-keys what is keyed by something other than its contract_id,
 applies the rest to the partition's engine, advances the held watermark and
-returns the records to publish (alerts, dead letters, re-keyed events). The Faust
-agent in :mod:`monitor.stream.worker` only moves records between this class and
-Kafka, so all of this is unit-tested without a broker.
+returns the records to publish (alerts, dead letters, re-keyed events).
+``handle_batch`` does the same for a batch of one partition and advances once.
+The engine service in :mod:`monitor.stream.engine_service` only moves records
+between this class and Kafka, so all of this is unit-tested without a broker.
 """
 
 from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterable, Sequence
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Final
 
 import structlog
 
+from monitor.domain.admission import TIME_OUT_OF_RANGE, time_out_of_range
 from monitor.domain.agreement import Agreement
-from monitor.domain.alerts import Alert
+from monitor.domain.alerts import Alert, format_instant
 from monitor.domain.engine import Outcome
 from monitor.domain.errors import StateError
-from monitor.domain.events import EventError, parse_event
+from monitor.domain.events import Event, EventError, parse_event
 from monitor.metrics import Metrics
 from monitor.settings import Settings
 from monitor.stream.state import PartitionState
-from monitor.stream.ticks import held_watermark
+from monitor.stream.ticks import held_watermark, is_active
 
 __all__ = [
+    "ENGINE_ERROR",
     "HEADER_ERROR",
     "HEADER_REASON",
     "HEADER_SOURCE_OFFSET",
@@ -55,9 +59,17 @@ HEADER_TRUNCATED: Final = "slamon-truncated"
 
 #: Reason code for valid events naming a contract no agreement defines.
 UNKNOWN_CONTRACT: Final = "unknown_contract"
+#: Reason code for a valid event the engine raised on (a bug): dead-lettered, the rest goes on.
+ENGINE_ERROR: Final = "engine_error"
 #: Larger values are cut to this size in the dead-letter topic (header slamon-truncated).
 MAX_DEADLETTER_BYTES: Final = 256 * 1024
 _MAX_ERROR_CHARS: Final = 500
+#: An event this close to the wall clock (plus lateness) makes a partition live.
+NEAR_WALL_CLOCK_S: Final = 600.0
+#: How long new records on a quiet partition make its other sources hold event time.
+WAKE_S: Final = 0.5
+#: Too-late events before the backfill warning can fire (then: more than half of them).
+_BACKFILL_WARN_AFTER: Final = 100
 
 Headers = tuple[tuple[str, bytes], ...]
 
@@ -99,7 +111,7 @@ class Processor:
         metrics: Metrics,
         *,
         end_offset: EndOffset,
-        load_checkpoint: LoadCheckpoint,
+        load_checkpoint: LoadCheckpoint = lambda partition: None,
     ) -> None:
         self.topics = settings.topics
         self.sources: tuple[str, ...] = (*settings.topics.inputs(), settings.topics.rekey)
@@ -107,6 +119,7 @@ class Processor:
         self.contracts = frozenset(a.contract_id for a in agreements)
         self.metrics = metrics
         self.lateness = settings.lateness_s
+        self.max_future_s = settings.max_event_future_s
         self.idle_s = max(1.0, 2 * settings.tick_interval_s)
         self.follow_wall_clock = settings.follow_wall_clock
         self.checkpoint_events = settings.checkpoint_events
@@ -117,15 +130,19 @@ class Processor:
 
     # -- assignment ---------------------------------------------------------------
 
-    def resume(self, partitions: Iterable[int]) -> dict[tuple[str, int], int]:
+    def resume(
+        self, partitions: Iterable[int], checkpoints: Mapping[int, bytes] | None = None
+    ) -> dict[tuple[str, int], int]:
         """(Re)load ``partitions`` from their checkpoints; return where each source resumes.
 
-        Offset 0 (the beginning; Kafka resets it to the earliest offset kept) where
-        the partition has no checkpoint.
+        ``checkpoints`` (read by the caller) come first, then ``load_checkpoint``.
+        Offset 0 (the beginning; raised with ``raise_position`` to the earliest offset
+        kept) where the partition has no checkpoint.
         """
         targets: dict[tuple[str, int], int] = {}
         for partition in sorted(set(partitions)):
-            state = self._load(partition)
+            blob = checkpoints.get(partition) if checkpoints is not None else None
+            state = self._load(partition, blob)
             self.states[partition] = state
             for topic in self.sources:
                 progress = state.source(topic)
@@ -150,8 +167,9 @@ class Processor:
             state = self.states[partition] = self._load(partition)
         return state
 
-    def _load(self, partition: int) -> PartitionState:
-        blob = self.load_checkpoint(partition)
+    def _load(self, partition: int, blob: bytes | None = None) -> PartitionState:
+        if blob is None:
+            blob = self.load_checkpoint(partition)
         if blob is not None:
             try:
                 return PartitionState.decode(blob, self.agreements, lateness=self.lateness)
@@ -162,10 +180,48 @@ class Processor:
     # -- records ------------------------------------------------------------------
 
     def handle(self, record: Record, now: float) -> list[Outgoing]:
-        """Process one record from a source topic or the ticks topic."""
-        state = self.state_for(record.partition)
-        if record.topic == self.topics.ticks:
-            return self.advance(state, now)
+        """Process one record from a source topic (a batch of one)."""
+        return self.handle_batch(record.partition, [record], now)
+
+    def handle_batch(self, partition: int, records: Sequence[Record], now: float) -> list[Outgoing]:
+        """Apply a batch of one partition's records (any of its sources), then advance once."""
+        state = self.state_for(partition)
+        if records and state.quiet:
+            self._wake(state, now)
+        out: list[Outgoing] = []
+        types: Counter[str] = Counter()
+        for record in records:
+            out.extend(self._apply(state, record, now, types))
+        for event_type, count in types.items():
+            self.metrics.events.labels(event_type).inc(count)
+        if records and records[0].timestamp is not None:
+            self.metrics.processing_latency.observe(max(0.0, now - records[0].timestamp))
+        out.extend(self.advance(state, now))
+        return out
+
+    def tick(self, partition: int, now: float) -> list[Outgoing]:
+        """Re-evaluate an owned partition's watermark with no new records (the idle timer)."""
+        return self.advance(self.state_for(partition), now)
+
+    def _wake(self, state: PartitionState, now: float) -> None:
+        """New records on a quiet partition: every source that had events is active again.
+
+        Records produced together on several topics arrive over several fetches. Without
+        this, the first topic's events would move event time past the others' (which
+        look caught up and idle), and those would then be late: the alerts would depend
+        on fetch timing. For ``WAKE_S`` each source holds the watermark at its own last
+        event time, as it did before the partition went quiet: long enough for records
+        produced together to arrive, short enough not to delay the first alerts much.
+        """
+        state.quiet = False
+        active_until = now - self.idle_s + min(self.idle_s, WAKE_S)
+        for progress in state.sources.values():
+            if math.isfinite(progress.max_event_time):
+                progress.last_message_at = max(progress.last_message_at, active_until)
+
+    def _apply(
+        self, state: PartitionState, record: Record, now: float, types: Counter[str]
+    ) -> list[Outgoing]:
         progress = state.source(record.topic)
         if progress.next_offset is not None and record.offset < progress.next_offset:
             return []  # already inside the checkpoint this partition resumed from
@@ -181,13 +237,33 @@ class Processor:
             self.metrics.events_unknown_contract.inc()
             message = f"contract_id: no agreement defines {contract_id[:60]!r}"
             return [self._deadletter(record, UNKNOWN_CONTRACT, message)]
+        ts = event.epoch
+        too_far = time_out_of_range(ts, now, self.max_future_s)
+        if too_far is not None:
+            return [self._deadletter(record, TIME_OUT_OF_RANGE, too_far)]
+        if not state.live and now - ts <= self.lateness + NEAR_WALL_CLOCK_S:
+            state.live = True
         key = contract_id.encode()
         if record.key != key and record.topic != self.topics.rekey:
             return [Outgoing(self.topics.rekey, key, value, record.headers)]
-        self.metrics.events.labels(event.type).inc()
-        engine = state.engine
-        applied = engine.apply(event)
-        outcome = applied.outcome
+        types[event.type] += 1
+        try:
+            applied = state.engine.apply(event)
+        except Exception as exc:  # a bug in one handler must not stop the partition
+            log.exception("engine_error", topic=record.topic, offset=record.offset)
+            return [self._deadletter(record, ENGINE_ERROR, f"{type(exc).__name__}: {exc}")]
+        self._count_outcome(applied.outcome, event, record, state)
+        if ts > progress.max_event_time:
+            progress.max_event_time = ts
+        if not applied.alerts:
+            return []
+        state.events_since_checkpoint += len(applied.alerts)
+        return [self._alert(alert) for alert in applied.alerts]  # a late event's, at once
+
+    def _count_outcome(
+        self, outcome: Outcome, event: Event, record: Record, state: PartitionState
+    ) -> None:
+        contract_id = event.contract_id
         if outcome is Outcome.DUPLICATE:
             self.metrics.events_duplicate.labels(contract_id).inc()
         elif outcome is Outcome.LATE or outcome is Outcome.TOO_LATE:
@@ -198,29 +274,43 @@ class Processor:
                 partition=record.partition,
                 offset=record.offset,
                 event_time=event.ts.isoformat(),
-                watermark=engine.watermark,
+                watermark=state.engine.watermark,
             )
             if outcome is Outcome.TOO_LATE:
                 self.metrics.events_too_late.labels(contract_id).inc()
-        ts = event.epoch
-        if ts > progress.max_event_time:
-            progress.max_event_time = ts
-        if record.timestamp is not None:
-            self.metrics.processing_latency.observe(max(0.0, now - record.timestamp))
-        settled = [self._alert(alert) for alert in applied.alerts]  # a late event's, at once
-        state.events_since_checkpoint += len(settled)
-        return settled + self.advance(state, now)
+                state.too_late += 1
+        state.applied += 1
+        if (
+            state.too_late >= _BACKFILL_WARN_AFTER
+            and 2 * state.too_late > state.applied
+            and not state.backfill_warned
+        ):
+            state.backfill_warned = True
+            log.warning(
+                "events_too_late_backfill",
+                partition=state.partition,
+                too_late=state.too_late,
+                applied=state.applied,
+                watermark=format_instant(state.engine.watermark),
+                hint=(
+                    "most events are older than the watermark minus the dedup horizon and "
+                    "are dropped; the watermark follows the wall clock "
+                    "(SLAMON_FOLLOW_WALL_CLOCK). Replay history with `slamon replay`, or "
+                    "run a worker with SLAMON_FOLLOW_WALL_CLOCK=false on fresh topics"
+                ),
+            )
 
     def advance(self, state: PartitionState, now: float) -> list[Outgoing]:
         """Move the partition's watermark as far as its sources allow; publish the alerts."""
         partition = state.partition
         sources = [(state.source(t), self.end_offset(t, partition)) for t in self.sources]
+        state.quiet = not any(is_active(p, end, now, self.idle_s) for p, end in sources)
         target = held_watermark(
             sources,
             now=now,
             lateness=self.lateness,
             idle_s=self.idle_s,
-            follow_wall_clock=self.follow_wall_clock,
+            follow_wall_clock=self.follow_wall_clock and state.live,
             max_event_time=state.engine.max_event_time,
         )
         alerts = state.engine.advance(target)
@@ -249,7 +339,8 @@ class Processor:
         m.alerts.labels(alert.contract_id, alert.objective_id, alert.state).inc()
         if alert.state == "breached":
             queue = alert.subject.queue or ""
-            channel = alert.labels.get("channel", "")
+            # item alerts carry the channel in their annotations, window alerts in labels
+            channel = alert.labels.get("channel") or alert.extra.get("channel", "")
             m.breaches.labels(alert.contract_id, alert.objective_id, queue, channel).inc()
         value = json.dumps(alert.to_json(), ensure_ascii=False, separators=(",", ":"))
         return Outgoing(self.topics.alerts, alert.fingerprint.encode(), value.encode())

@@ -3,7 +3,7 @@
 A checkpoint is the engine snapshot together with, for every source topic of the
 partition, the next offset to read. Both are written in one table value, so they
 always agree: on assignment the worker restores the engine and resumes each
-source from exactly that offset (DESIGN.md §7), whatever Faust's committed
+source from exactly that offset (docs/design.md), whatever Faust's committed
 offsets or the changelog's reported end say. Events after the offset are applied
 again; the engine is idempotent (event_id dedup, deterministic alerts).
 """
@@ -45,6 +45,14 @@ class PartitionState:
     events_since_checkpoint: int = 0
     last_checkpoint_at: float = -math.inf
     restored: bool = False
+    #: every source caught up and idle at the last advance (see ``Processor._wake``)
+    quiet: bool = False
+    #: an event near the wall clock was seen: idle, the watermark may follow the clock
+    live: bool = False
+    #: this run's applied and too-late events (the backfill warning), warned once
+    applied: int = 0
+    too_late: int = 0
+    backfill_warned: bool = False
 
     @classmethod
     def fresh(
@@ -69,6 +77,7 @@ class PartitionState:
             "version": CHECKPOINT_VERSION,
             "partition": self.partition,
             "offsets": self.offsets(),
+            "live": self.live,
             "engine": self.engine.snapshot(),
         }
         return zlib.compress(json.dumps(body, separators=(",", ":")).encode(), 6)
@@ -83,6 +92,7 @@ class PartitionState:
                 agreements, body["engine"], lateness=lateness, auto_advance=False
             )
             state = cls(int(body["partition"]), engine, restored=True)
+            state.live = bool(body.get("live", False))
             for topic, offset in body["offsets"].items():
                 state.source(str(topic)).next_offset = int(offset)
         except (KeyError, TypeError, ValueError, AttributeError) as exc:

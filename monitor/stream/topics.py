@@ -1,10 +1,11 @@
 """Make sure slamon's topics exist, co-partitioned, before the worker joins its group.
 
-The five event topics, the ticks topic and the re-keying topic are read by one
-stateful agent and must have the same partition count (and the engine-state
-changelog gets it too). Existing event topics decide that count; missing topics
-are created with it (``settings.partitions`` when none exists yet). A mismatch
-is an error, not something to paper over: state would be split across workers.
+The five event topics and the re-keying topic are read by the engine service
+and must have the same partition count, and so must the engine's checkpoint
+changelog (compacted; partition N holds partition N's checkpoint). Existing
+event topics decide that count; missing topics are created with it
+(``settings.partitions`` when none exists yet). A mismatch is an
+error, not something to paper over: state would be split across workers.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import contextlib
 
 from monitor.domain.errors import MonitorError
 from monitor.settings import Settings
+from monitor.stream.checkpoints import CHECKPOINT_TOPIC_CONFIG, changelog_topic
 
 __all__ = ["TopicLayoutError", "ensure_topics"]
 
@@ -45,7 +47,8 @@ async def ensure_topics(settings: Settings) -> int:
     from aiokafka.errors import TopicAlreadyExistsError
 
     topics = settings.topics
-    copartitioned = [*topics.inputs(), topics.ticks, topics.rekey]
+    changelog = changelog_topic(settings)
+    copartitioned = [*topics.inputs(), topics.rekey, changelog]
     wanted = list(dict.fromkeys([*copartitioned, topics.alerts, topics.deadletter]))
     existing = await partition_counts(settings, wanted)
     inputs = {existing[name] for name in topics.inputs() if name in existing}
@@ -64,7 +67,12 @@ async def ensure_topics(settings: Settings) -> int:
         await admin.start()
         try:
             new = [
-                NewTopic(name, num_partitions=count, replication_factor=settings.replication_factor)
+                NewTopic(
+                    name,
+                    num_partitions=count,
+                    replication_factor=settings.replication_factor,
+                    topic_configs=dict(CHECKPOINT_TOPIC_CONFIG) if name == changelog else {},
+                )
                 for name in missing
             ]
             with contextlib.suppress(TopicAlreadyExistsError):

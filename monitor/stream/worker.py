@@ -1,19 +1,15 @@
-"""The live worker: one stateful Faust agent around :class:`~monitor.stream.processor.Processor`.
+"""The live worker: a Faust app for the process, the engine as a service inside it.
 
-Wiring only (DESIGN.md §1, §7):
+Wiring only (docs/design.md):
 
-- one agent, ``concurrency=1``, reads the five event topics, the re-keying topic
-  and the ticks topic (all co-partitioned) and hands each record to the processor;
-- what the processor returns is published (alerts keyed by fingerprint, dead
-  letters, re-keyed events);
-- every ``checkpoint_events`` records or ``checkpoint_interval_s`` seconds the
-  partition's checkpoint (engine snapshot + source offsets) is written to the
-  changelog-backed table ``engine-state``, from inside stream iteration and after
-  the producer flushed everything sent before it;
-- after each (re)assignment and table recovery, every source is sought to the
-  offsets saved in the checkpoint, not to Faust's committed offsets;
-- a timer on every worker sends one tick per owned partition to the ticks topic
-  and refreshes the lag gauges.
+- the Faust app owns the process: lifecycle, crash handling, attached agents
+  (the notifier), timers, health and metrics;
+- :class:`~monitor.stream.engine_service.EngineService`, registered on the app,
+  reads the five event topics and the re-keying topic (co-partitioned) with its
+  own aiokafka group consumer and drives :class:`~monitor.stream.processor.Processor`;
+  checkpoints live in a compacted changelog topic and decide where every
+  partition resumes;
+- a timer refreshes the lag and objective gauges.
 
 Entry points: :func:`run_worker` (blocking; a thread or the main thread) and
 :meth:`Worker.serve` (async). ``attach`` callables get the app before it starts,
@@ -28,37 +24,33 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
 
 import structlog
-from faust.types import TP
+from aiokafka.errors import KafkaError
 
 from monitor.domain.agreement import Agreement
 from monitor.domain.errors import MonitorError
 from monitor.domain.status import ObjectiveStatus
 from monitor.metrics import Metrics
 from monitor.settings import Settings
-from monitor.stream.faust_app import PRODUCER_MAX_REQUEST_SIZE, SlamonApp, make_app
+from monitor.stream.engine_service import EngineService
+from monitor.stream.faust_app import SlamonApp, make_app
 from monitor.stream.gauges import ObjectiveGauges, partition_of
 from monitor.stream.health import HealthServer
-from monitor.stream.processor import Outgoing, Processor, Record, watermark_lag
-from monitor.stream.ticks import encode_tick
+from monitor.stream.processor import Processor, watermark_lag
 from monitor.stream.topics import ensure_topics
 
-__all__ = ["STATE_TABLE", "Attach", "Worker", "WorkerCrashedError", "run_standalone", "run_worker"]
+__all__ = ["Attach", "Worker", "WorkerCrashedError", "run_standalone", "run_worker"]
 
 log = structlog.get_logger("slamon.worker")
 
 Attach = Callable[[SlamonApp], None]
 
-#: The changelog-backed table holding one checkpoint per partition (key ``p<N>``).
-STATE_TABLE = "engine-state"
 _STOP_TIMEOUT_S = 30.0
 _GAUGE_INTERVAL_S = 5.0
-
-
-def _state_key(partition: int) -> str:
-    return f"p{partition}"
+_CRASH_POLL_S = 0.2
+_RETRY_FIRST_S = 1.0
+_RETRY_MAX_S = 30.0
 
 
 class Worker:
@@ -82,17 +74,15 @@ class Worker:
         self.serve_http = serve_http
         self.app: SlamonApp | None = None
         self.processor: Processor | None = None
+        self.engine: EngineService | None = None
         self.http: HealthServer | None = None
         self.ready = False
         self.crashed = False
         self.partitions = 0
         self.gauges = ObjectiveGauges(self.metrics)
         self._on_ready: Callable[[], None] | None = None
-        self._last_gauges = 0.0
-        self._resumed_partitions: set[int] = set()
         self._lag_series: set[tuple[str, str]] = set()
         self._watermark_series: set[str] = set()
-        self._from_checkpoint: set[int] = set()
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -104,8 +94,6 @@ class Worker:
     ) -> None:
         """Run until ``stop`` is set; ``on_ready`` is called after the first recovery."""
         self._on_ready = on_ready
-        partitions = self.partitions = await ensure_topics(self.settings)
-        app = self.build(partitions)
         self.metrics.agreements_loaded.set(len(self.agreements))
         self.metrics.build_info.info({"role": "worker"})
         if self.serve_http:
@@ -116,6 +104,18 @@ class Worker:
                 port=self.settings.metrics_port,
             ).start()
             log.info("metrics_serving", port=self.http.port, path="/metrics")
+        try:
+            partitions = await self._topics_when_reachable(stop)
+        except BaseException:
+            if self.http is not None:
+                self.http.stop()
+            raise
+        if partitions is None:  # stopped while waiting for Kafka
+            if self.http is not None:
+                self.http.stop()
+            return
+        self.partitions = partitions
+        app = self.build(partitions)
         log.info(
             "worker_starting",
             partitions=partitions,
@@ -143,137 +143,73 @@ class Worker:
         if crash is not None:
             raise WorkerCrashedError(f"the Faust app crashed: {crash!r}") from crash
 
+    async def _topics_when_reachable(self, stop: asyncio.Event) -> int | None:
+        """``ensure_topics``, retried with backoff while Kafka cannot be reached.
+
+        /readyz stays "not ready" meanwhile; ``None`` when ``stop`` is set first.
+        """
+        delay = _RETRY_FIRST_S
+        attempt = 1
+        while not stop.is_set():
+            try:
+                return await ensure_topics(self.settings)
+            except KafkaError as exc:
+                log.warning(
+                    "kafka_unreachable",
+                    brokers=self.settings.bootstrap_servers,
+                    attempt=attempt,
+                    retry_in_s=delay,
+                    error=str(exc) or type(exc).__name__,
+                )
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), delay)
+            delay = min(delay * 2, _RETRY_MAX_S)
+            attempt += 1
+        return None
+
     def build(self, partitions: int) -> SlamonApp:
-        """The Faust app with the stateful agent, the tick timer and attached agents."""
+        """The Faust app with the engine service, the gauge timer and attached agents."""
         settings = self.settings
-        topics = settings.topics
         app = make_app(settings, topic_partitions=partitions)
         self.app = app
-        raw: dict[str, Any] = {"key_serializer": "raw", "value_serializer": "raw"}
-        source = app.topic(*topics.inputs(), topics.rekey, topics.ticks, **raw)
-        table = app.Table(
-            STATE_TABLE,
-            default=None,
-            partitions=partitions,
-            key_type=str,
-            value_type=bytes,
-            # a checkpoint is one record: let a real cluster take what the producer sends
-            extra_topic_configs={"max.message.bytes": str(PRODUCER_MAX_REQUEST_SIZE)},
-        )
-        tps: dict[tuple[str, int], TP] = {}
-
-        def end_offset(topic: str, partition: int) -> int | None:
-            tp = tps.get((topic, partition))
-            if tp is None:
-                tp = tps[(topic, partition)] = TP(topic, partition)
-            try:
-                highwater = app.consumer.highwater(tp)
-            except (AssertionError, KeyError, AttributeError):
-                return None
-            return int(highwater) if highwater is not None else None
-
         processor = Processor(
             settings,
             self.agreements,
             self.metrics,
-            end_offset=end_offset,
-            load_checkpoint=lambda partition: table.get(_state_key(partition)),
+            end_offset=lambda topic, partition: service.end_offset(topic, partition),
         )
         self.processor = processor
+        service = EngineService(
+            settings,
+            processor,
+            self.metrics,
+            on_assigned=self._assigned,
+            on_revoked=self._revoked,
+            on_crash=app.crash,
+        )
+        self.engine = service
+        app.add_dependency(service)
 
-        async def publish(outgoing: list[Outgoing]) -> None:
-            producer = app.producer
-            for out in outgoing:
-                await producer.send(out.topic, out.key, out.value, None, None, list(out.headers))
+        async def refresh_gauges() -> None:
+            self._update_gauges(processor, service, time.time())
 
-        async def engine_agent(stream: Any) -> None:
-            async for event in stream.events():
-                message = event.message
-                now = time.time()
-                record = Record(
-                    message.topic,
-                    message.partition,
-                    message.offset,
-                    message.key,
-                    message.value,
-                    _headers(message.headers),
-                    message.timestamp,
-                )
-                outgoing = processor.handle(record, now)
-                if outgoing:
-                    await publish(outgoing)
-                state = processor.states.get(message.partition)
-                if state is not None and processor.checkpoint_due(state, now):
-                    await app.producer.flush()
-                    table[_state_key(message.partition)] = state.encode()
-                    processor.checkpointed(state, now)
-
-        app.agent(source, name="slamon-engine", concurrency=1)(engine_agent)
-
-        def resume_offsets(tps: set[TP]) -> dict[TP, int]:
-            return self._resume_offsets(app, processor, tps)
-
-        async def on_resumed() -> None:
-            await self._on_resumed(app, processor)
-
-        app.resume_offsets = resume_offsets
-        app.on_resumed = on_resumed
-
-        async def on_revoked(sender: Any, /, *args: Any, signal: Any, **kwargs: Any) -> None:
-            revoked: set[TP] = args[0] if args else kwargs.get("revoked", set())
-            self.ready = False
-            self.metrics.worker_ready.set(0)
-            processor.drop({tp.partition for tp in revoked if tp.topic in processor.sources})
-
-        app.on_partitions_revoked.connect(on_revoked)
-
-        async def tick() -> None:
-            await self._tick(app, processor)
-
-        app.timer(settings.tick_interval_s, on_leader=False, name="slamon-ticks")(tick)
+        app.timer(_GAUGE_INTERVAL_S, on_leader=False, name="slamon-gauges")(refresh_gauges)
         for attach in self.attach:
             attach(app)
         return app
 
     # -- assignment -----------------------------------------------------------------
 
-    def _resume_offsets(self, app: SlamonApp, processor: Processor, tps: set[TP]) -> dict[TP, int]:
-        """Reload the resumed partitions' checkpoints; their sources resume from them."""
-        partitions = {tp.partition for tp in tps if tp.topic in processor.sources}
-        targets = processor.resume(partitions)
-        self._resumed_partitions |= partitions
-        self._from_checkpoint |= {p for p in partitions if processor.states[p].restored}
-        return {
-            TP(topic, p): offset for (topic, p), offset in targets.items() if TP(topic, p) in tps
-        }
-
-    async def _on_resumed(self, app: SlamonApp, processor: Processor) -> None:
-        """After a rebalance: forget revoked partitions, log, become ready."""
-        assigned = set(app.consumer.assignment())
-        partitions = {tp.partition for tp in assigned if tp.topic in processor.sources}
-        processor.drop(set(processor.states) - partitions)
-        fresh = [
-            TP(topic, p)
-            for p in partitions - self._from_checkpoint
-            for topic in processor.sources
-            if TP(topic, p) in assigned
-        ]
-        if fresh:
-            for tp, earliest in (await app.consumer.earliest_offsets(*fresh)).items():
-                if earliest is not None:
-                    processor.raise_position(tp.topic, tp.partition, int(earliest))
-        log.info(
-            "partitions_resumed",
-            partitions=sorted(partitions),
-            from_checkpoint=sorted(self._from_checkpoint & partitions),
-        )
-        self._resumed_partitions = set()
-        self._from_checkpoint = set()
+    def _assigned(self, partitions: set[int], restored: set[int]) -> None:
         self.ready = True
         self.metrics.worker_ready.set(1)
         if self._on_ready is not None:
             on_ready, self._on_ready = self._on_ready, None
             on_ready()
+
+    def _revoked(self) -> None:
+        self.ready = False
+        self.metrics.worker_ready.set(0)
 
     def objective_status(self) -> list[ObjectiveStatus]:
         """Objectives of the contracts whose partition this worker owns, at its watermark.
@@ -296,27 +232,13 @@ class Worker:
                 )
         return statuses
 
-    # -- timer ----------------------------------------------------------------------
+    # -- gauges -------------------------------------------------------------------
 
-    async def _tick(self, app: SlamonApp, processor: Processor) -> None:
-        """Send one tick per owned partition; refresh the lag gauges."""
-        ticks = self.settings.topics.ticks
-        try:
-            assigned = set(app.consumer.assignment())
-        except Exception:  # consumer not started yet
-            return
-        now = time.time()
-        for partition in sorted({tp.partition for tp in assigned if tp.topic == ticks}):
-            await app.producer.send(ticks, None, encode_tick(partition, now), partition, None, None)
-        if now - self._last_gauges >= min(_GAUGE_INTERVAL_S, self.settings.tick_interval_s * 5):
-            self._last_gauges = now
-            self._update_gauges(processor, assigned, now)
-
-    def _update_gauges(self, processor: Processor, assigned: set[TP], now: float) -> None:
+    def _update_gauges(self, processor: Processor, engine: EngineService, now: float) -> None:
         """Lag gauges of owned partitions; series of partitions that moved away are removed."""
         metrics = self.metrics
         lag_series: set[tuple[str, str]] = set()
-        for tp in assigned:
+        for tp in list(engine.owned):
             if tp.topic not in processor.sources:
                 continue
             state = processor.states.get(tp.partition)
@@ -347,24 +269,13 @@ class WorkerCrashedError(MonitorError):
 
 async def _until_stopped_or_crashed(app: SlamonApp, stop: asyncio.Event) -> BaseException | None:
     """Wait for ``stop`` or for the app (or one of its services) to crash."""
-    stopped = asyncio.ensure_future(stop.wait())
-    crashed = asyncio.ensure_future(app._crashed.wait())
-    try:
-        await asyncio.wait({stopped, crashed}, return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for future in (stopped, crashed):
-            future.cancel()
-    if app._crashed.is_set() and not stop.is_set():
+    while not stop.is_set() and not app.crashed:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), _CRASH_POLL_S)
+    if app.crashed and not stop.is_set():
         reason: BaseException | None = app.crash_reason
         return reason or RuntimeError("crashed")
     return None
-
-
-def _headers(headers: Any) -> tuple[tuple[str, bytes], ...]:
-    if not headers:
-        return ()
-    items = headers.items() if isinstance(headers, dict) else headers
-    return tuple((str(k), bytes(v) if v is not None else b"") for k, v in items)
 
 
 def run_worker(
@@ -428,7 +339,12 @@ def run_standalone(
             return
         warn(EMBEDDED_BROKER_WARNING)
         with EmbeddedBroker() as broker:
-            log.warning("embedded_broker_started", bootstrap_servers=broker.bootstrap_servers)
+            servers = broker.bootstrap_servers
+            log.warning("embedded_broker_started", bootstrap_servers=servers)
+            warn(
+                f"embedded broker listening on {servers}; to send it events: "
+                f"SLAMON_KAFKA_BROKERS={servers} slamon produce EVENTS.jsonl"
+            )
             run_worker(
                 settings.with_brokers(broker.bootstrap_servers), agreements, metrics, attach=attach
             )

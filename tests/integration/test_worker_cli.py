@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,7 @@ def test_run_without_brokers_uses_the_embedded_broker_and_stops_cleanly(
         assert worker.process.wait(40) == 0, worker.log_tail()
     assert all(process_gone(pid) for pid in brokers)
     assert " ".join(EMBEDDED_BROKER_WARNING.split()[:8]) in " ".join(worker.log_tail(20000).split())
+    assert "SLAMON_KAFKA_BROKERS=127.0.0.1:" in worker.log_tail(20000)  # how to produce to it
 
 
 @pytest.mark.timeout(60)
@@ -72,3 +74,26 @@ def test_a_second_run_on_a_taken_metrics_port_says_how_to_choose_another() -> No
         f"slamon: error: metrics port {port} is already in use (another slamon?); "
         "choose a free one with SLAMON_METRICS_PORT=<port>\n"
     )
+
+
+@pytest.mark.timeout(60)
+def test_run_with_an_unreachable_broker_retries_not_ready_and_stops_without_a_traceback(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    from monitor.embedded_broker import free_port
+
+    env = worker_env(kafka_settings, REPO / "rules")
+    env["SLAMON_KAFKA_BROKERS"] = f"127.0.0.1:{free_port()}"  # nothing listens there
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        deadline = time.monotonic() + 30
+        while len(worker.log_events("kafka_unreachable")) < 2:
+            assert worker.running, worker.log_tail()
+            assert time.monotonic() < deadline, worker.log_tail()
+            time.sleep(0.2)
+        assert worker.get("/readyz")[0] == 503
+        assert worker.get("/healthz")[0] == 200
+        assert worker.terminate() == 0, worker.log_tail()
+    attempts = worker.log_events("kafka_unreachable")
+    assert [a["attempt"] for a in attempts[:2]] == [1, 2]
+    assert attempts[0]["retry_in_s"] < attempts[1]["retry_in_s"]
+    assert "Traceback" not in worker.log_tail(20000)

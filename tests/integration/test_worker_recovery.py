@@ -1,9 +1,9 @@
-"""Crashes: a worker killed with SIGKILL mid-stream loses nothing (DESIGN.md §7).
+"""Crashes: a worker killed with SIGKILL mid-stream loses nothing (docs/design.md).
 
-State (engine snapshot + source offsets) is restored from the changelog-backed
-table and every source resumes from the state's own offsets, so the alerts in
-the end equal ``slamon replay`` of the same events; alerts of the re-applied
-range may repeat, but only identical ones.
+State (engine snapshot + source offsets) is restored from the checkpoint
+changelog and every source resumes from the checkpoint's own offsets, so the
+alerts in the end equal ``slamon replay`` of the same events; alerts of the
+re-applied range may repeat, but only identical ones.
 """
 
 from __future__ import annotations
@@ -43,8 +43,16 @@ def assert_equals_replay(alerts: list[dict[str, object]], expected: list[object]
 
 
 @pytest.mark.timeout(180)
+@pytest.mark.parametrize(
+    "kill_at",
+    [
+        "first_alerts",  # before the first checkpoint by time
+        "second_half_produced",  # after a checkpoint, with records in flight
+        "all_alerts_out",  # after everything was processed and published
+    ],
+)
 def test_a_worker_killed_mid_stream_resumes_from_its_own_state(
-    kafka_settings: Settings, tmp_path: Path
+    kafka_settings: Settings, tmp_path: Path, kill_at: str
 ) -> None:
     lines, until = simulated_day()
     expected = replay(lines, rules(), lateness=LATENESS_S, until=until).alerts
@@ -56,9 +64,15 @@ def test_a_worker_killed_mid_stream_resumes_from_its_own_state(
     with WorkerProcess(env, tmp_path / "first.log") as first:
         first.wait_ready()
         wait_for_alerts(kafka_settings, 10)
-        time.sleep(1.5)  # past a checkpoint (every second or 500 events)
-        produce(kafka_settings, records[half:])
-        first.kill()
+        if kill_at == "first_alerts":
+            first.kill()
+            produce(kafka_settings, records[half:])
+        else:
+            time.sleep(1.5)  # past a checkpoint (every second or 500 events)
+            produce(kafka_settings, records[half:])
+            if kill_at == "all_alerts_out":
+                read_alerts(kafka_settings, expected_keys(expected), timeout_s=60, settle_s=0)
+            first.kill()
 
     with WorkerProcess(env, tmp_path / "second.log") as second:
         second.wait_ready()
@@ -66,7 +80,8 @@ def test_a_worker_killed_mid_stream_resumes_from_its_own_state(
         resumed = second.log_events("partitions_resumed")[-1]
         assert second.terminate() == 0, second.log_tail()
 
-    assert resumed["from_checkpoint"], "the restarted worker did not resume from saved state"
+    if kill_at != "first_alerts":
+        assert resumed["from_checkpoint"], "the restarted worker did not resume from saved state"
     assert_equals_replay(alerts, expected)
 
 

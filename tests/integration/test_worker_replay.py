@@ -1,4 +1,4 @@
-"""The live worker's alerts equal ``slamon replay`` of the same events (DESIGN.md §1 oracle)."""
+"""The live worker's alerts equal ``slamon replay`` of the same events (the main oracle)."""
 
 from __future__ import annotations
 
@@ -78,6 +78,69 @@ def test_live_alerts_for_a_simulated_day_equal_replay(
         worker.wait_ready()
         alerts = read_alerts(kafka_settings, expected_keys(expected), timeout_s=90)
         assert worker.metric("slamon_worker_ready") == 1
+        assert worker.terminate() == 0, worker.log_tail()
+
+    assert {alert_key(a) for a in alerts} == expected_keys(expected)
+    assert_repeats_identical(alerts)
+    assert {a["alert_id"]: a for a in alerts} == {a.alert_id: a.to_json() for a in expected}
+
+
+def reordered(lines: list[bytes], every: int = 40, within_s: float = 30.0) -> list[bytes]:
+    """Every ``every``-th pair of neighbours swapped where they are ``within_s`` apart."""
+    out = list(lines)
+    for i in range(0, len(out) - 1, every):
+        first, second = (json.loads(out[j])["ts"] for j in (i, i + 1))
+        gap = datetime.fromisoformat(second).timestamp() - datetime.fromisoformat(first).timestamp()
+        if 0 < gap < within_s:
+            out[i], out[i + 1] = out[i + 1], out[i]
+    return out
+
+
+def late_tickets(until: float) -> list[bytes]:
+    """Chat tickets created an hour before the end: their 3-minute business-hours
+    deadline (cn-branch-support-2024, Shanghai 09-12/13-18) has passed on arrival."""
+    return [
+        json.dumps(
+            {
+                "event_id": f"late-{n}",
+                "type": "ticket.created",
+                "ts": format_instant(until - 3600 + n * 60),
+                "contract_id": "cn-branch-support-2024",
+                "ticket_id": f"late-{n}",
+                "channel": "chat",
+            }
+        ).encode()
+        for n in range(3)
+    ]
+
+
+@pytest.mark.timeout(150)
+def test_reordered_events_and_late_events_sent_while_caught_up_equal_replay(
+    kafka_settings: Settings, tmp_path: Path
+) -> None:
+    day, until = simulated_day()
+    lines = reordered(day)
+    assert lines != day
+    late = late_tickets(until)
+    expected = replay([*lines, *late], rules(), lateness=LATENESS_S, until=until).alerts
+    on_time = replay(lines, rules(), lateness=LATENESS_S, until=until).alerts
+    late_ids = {a.alert_id for a in expected} - {a.alert_id for a in on_time}
+    assert {a.subject.id for a in expected if a.alert_id in late_ids} == {
+        "late-0",
+        "late-1",
+        "late-2",
+    }
+    produce(kafka_settings, event_records(kafka_settings, lines))
+    env = worker_env(kafka_settings, RULES, follow_wall_clock="false")
+
+    with WorkerProcess(env, tmp_path / "worker.log") as worker:
+        worker.wait_ready()
+        read_alerts(kafka_settings, expected_keys(on_time), timeout_s=90, settle_s=1)  # caught up
+        produce(kafka_settings, event_records(kafka_settings, late))
+        alerts = read_alerts(kafka_settings, expected_keys(expected), timeout_s=60)
+        late_count = worker.metric("slamon_events_late_total", contract="cn-branch-support-2024")
+        assert late_count is not None
+        assert late_count >= 3
         assert worker.terminate() == 0, worker.log_tail()
 
     assert {alert_key(a) for a in alerts} == expected_keys(expected)

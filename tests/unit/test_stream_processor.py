@@ -75,7 +75,7 @@ class Harness:
         return self.processor.handle(Record(topic, 0, offset, key, value, (), now), now)
 
     def tick(self, now: float) -> list[Outgoing]:
-        return self.processor.handle(Record(TOPICS.ticks, 0, 0, None, b"{}", (), now), now)
+        return self.processor.tick(0, now)
 
     def sample(self, name: str, **labels: str) -> float:
         return self.metrics.registry.get_sample_value(name, labels) or 0.0
@@ -283,3 +283,139 @@ def test_a_corrupt_checkpoint_starts_the_partition_afresh(agreements: list[Agree
     harness.processor.resume([0])
     assert not harness.processor.states[0].restored
     assert isinstance(harness.processor.states[0], PartitionState)
+
+
+# -- robustness -------------------------------------------------------------------------
+
+
+def test_an_event_dated_too_far_ahead_of_the_clock_is_dead_lettered(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)  # max_event_future_s: one day by default
+    value = ticket("ticket.created", T0 + 2 * 86400, channel="email")
+    [out] = harness.send(TOPICS.tickets, value, now=T0)
+    headers = dict(out.headers)
+    assert (out.topic, out.value) == (TOPICS.deadletter, value)
+    assert headers[HEADER_REASON] == b"time_out_of_range"
+    assert b"ahead of the clock" in headers[HEADER_ERROR]
+    assert harness.processor.states[0].engine.counters.total == 0
+    assert (
+        harness.send(TOPICS.tickets, ticket("ticket.created", T0 + 3600, channel="email"), now=T0)
+        == []
+    )
+
+
+def test_an_event_the_engine_raises_on_is_dead_lettered_and_the_next_one_applied(
+    agreements: list[Agreement], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    harness = Harness(agreements)
+    engine = harness.processor.states[0].engine
+    real_apply = engine.apply
+
+    def apply(event: Any) -> Any:
+        if event.fields["event_id"].startswith("ticket.created"):
+            raise ZeroDivisionError("a handler bug")
+        return real_apply(event)
+
+    monkeypatch.setattr(engine, "apply", apply)
+    bad = ticket("ticket.created", T0, channel="email")
+    [out] = harness.send(TOPICS.tickets, bad, now=T0)
+    headers = dict(out.headers)
+    assert (out.topic, out.value) == (TOPICS.deadletter, bad)
+    assert headers[HEADER_REASON] == b"engine_error"
+    assert headers[HEADER_ERROR] == b"ZeroDivisionError: a handler bug"
+    assert harness.sample("slamon_events_invalid_total", reason="engine_error") == 1
+    harness.send(TOPICS.tickets, ticket("ticket.agent_reply", T0 + 1), now=T0)
+    assert engine.counters.total == 1
+    assert harness.processor.states[0].source(TOPICS.tickets).next_offset == 2
+
+
+# -- batches and late events ------------------------------------------------------------
+
+
+def test_a_late_event_that_settles_an_item_is_published_while_caught_up(
+    agreements: list[Agreement],
+) -> None:
+    settings = SETTINGS.model_copy(update={"follow_wall_clock": False})
+    harness = Harness(agreements, settings)
+    harness.send(
+        TOPICS.tickets, ticket("ticket.created", T0 + 100, ticket_id="T0", channel="email"), now=T0
+    )
+    assert harness.tick(T0 + 10) == []  # caught up and idle: watermark = T0 + 95
+    assert harness.processor.states[0].engine.watermark == T0 + 95
+    # created 60 s before the watermark: its 20 s deadline has passed already
+    late = ticket("ticket.created", T0 + 35, ticket_id="T9", channel="email")
+    fired = alerts(harness.send(TOPICS.tickets, late, now=T0 + 11))
+    assert [(a["subject"]["id"], a["state"]) for a in fired] == [
+        ("T9", "at_risk"),
+        ("T9", "breached"),
+    ]
+    assert harness.processor.states[0].engine.watermark == T0 + 95  # not moved by the event
+
+
+def test_records_on_a_quiet_partition_wake_every_source_so_none_turns_late(
+    agreements: list[Agreement],
+) -> None:
+    settings = SETTINGS.model_copy(update={"follow_wall_clock": False})
+    harness = Harness(agreements, settings)
+    harness.send(TOPICS.calls, b"junk", now=T0)  # calls: caught up, no event time
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.send(TOPICS.chats, ticket("ticket.customer_reply", T0, ticket_id="X"), now=T0)
+    assert harness.tick(T0 + 10) == []  # quiet since: watermark = T0 - 5
+    # tickets wakes up ten minutes ahead; chats' records are still on their way
+    harness.send(
+        TOPICS.tickets, ticket("ticket.status_changed", T0 + 600, status="open"), now=T0 + 11
+    )
+    assert harness.processor.states[0].engine.watermark == T0 - 5  # chats holds it
+    harness.send(TOPICS.chats, ticket("ticket.agent_reply", T0 + 15), now=T0 + 11.3)
+    assert harness.sample("slamon_events_late_total", contract="live") == 0
+    assert harness.tick(T0 + 11.4) == []  # the reply came in time: no breach
+    fired = harness.tick(T0 + 20)  # both idle again: event time moves on
+    assert harness.processor.states[0].engine.watermark == T0 + 595
+    assert alerts(fired) == []
+
+
+# -- backfills ----------------------------------------------------------------------------
+
+
+def test_a_backfill_into_a_fresh_partition_keeps_event_time_off_the_wall_clock(
+    agreements: list[Agreement],
+) -> None:
+    harness = Harness(agreements)
+    month_ago = T0 - 30 * 86400
+    harness.send(TOPICS.tickets, ticket("ticket.created", month_ago, channel="email"), now=T0)
+    harness.tick(T0 + 10)  # idle: without events near the clock, no jump to it
+    assert harness.processor.states[0].engine.watermark == month_ago - 5
+    harness.send(TOPICS.tickets, ticket("ticket.agent_reply", month_ago + 10), now=T0 + 11)
+    assert harness.sample("slamon_events_too_late_total", contract="live") == 0
+    assert not harness.processor.states[0].live
+
+
+def test_old_events_into_a_live_partition_are_counted_and_warned_about_once(
+    agreements: list[Agreement],
+) -> None:
+    from structlog.testing import capture_logs
+
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    harness.tick(T0 + 10)  # live and idle: the watermark follows the clock
+    assert harness.processor.states[0].live
+    month_ago = T0 - 30 * 86400
+    with capture_logs() as logs:
+        for i in range(250):
+            old = ticket("ticket.created", month_ago + i, ticket_id=f"B{i}", channel="email")
+            harness.send(TOPICS.tickets, old, now=T0 + 11)
+    warnings = [e for e in logs if e["event"] == "events_too_late_backfill"]
+    assert len(warnings) == 1
+    assert warnings[0]["too_late"] == 100
+    assert "SLAMON_FOLLOW_WALL_CLOCK" in warnings[0]["hint"]
+    assert harness.sample("slamon_events_too_late_total", contract="live") == 250
+
+
+def test_a_checkpoint_remembers_that_its_partition_is_live(agreements: list[Agreement]) -> None:
+    harness = Harness(agreements)
+    harness.send(TOPICS.tickets, ticket("ticket.created", T0, channel="email"), now=T0)
+    again = Harness(agreements)
+    again.saved[0] = harness.processor.states[0].encode()
+    again.processor.resume([0])
+    assert again.processor.states[0].live
