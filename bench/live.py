@@ -58,10 +58,10 @@ from rich.table import Table
 from bench.live_profile import ProfileSummary, summarize_raw
 from monitor.demo.processes import WorkerProcess
 from monitor.domain.agreement import Agreement
-from monitor.embedded_broker import EmbeddedBroker, free_port
 from monitor.rulespec.loader import load_rules
 from monitor.settings import Settings, Topics
 from monitor.simulate import simulate
+from monitor.stream.embedded_broker import EmbeddedBroker, free_port
 from monitor.stream.produce import PRODUCER_TUNING
 from monitor.stream.simulate_live import event_route
 

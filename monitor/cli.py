@@ -254,9 +254,9 @@ def simulate(
 
     A queueing model with peaks and staffing gaps; the same seed gives the same traffic.
     """
-    from monitor.kafka_commands import parse_start, simulate_to_kafka
     from monitor.simulate import simulate as generate
     from monitor.simulate import write_jsonl
+    from monitor.stream.kafka_commands import parse_start, simulate_to_kafka
 
     agreements = _load_or_exit(rules)
     try:
@@ -299,7 +299,7 @@ def produce(
     Lines that cannot be routed go to the dead-letter topic with their reason; the
     command then exits 1 with a count per reason, unless --allow-invalid.
     """
-    from monitor.kafka_commands import produce as run_produce
+    from monitor.stream.kafka_commands import produce as run_produce
 
     stats = run_produce(events, _settings(), err)
     if stats.deadlettered and not allow_invalid:
@@ -361,7 +361,7 @@ def demo(
         _offline_demo(rules, hours, seed, out)
         return
     from monitor.demo import DemoOptions, run_demo
-    from monitor.kafka_commands import parse_start
+    from monitor.stream.kafka_commands import parse_start
 
     agreements = _load_or_exit(rules)
     try:
@@ -577,8 +577,8 @@ def _kafka_lines(
     """The events of the deployment from ``lookback`` before the periods to a day after."""
     import asyncio
 
-    from monitor.kafka_commands import kafka_failures, require_brokers
-    from monitor.reporting.kafka_source import read_events
+    from monitor.stream.kafka_commands import kafka_failures, require_brokers
+    from monitor.stream.kafka_source import read_events
 
     periods = [period_of(a) for a in agreements]
     since = min(p.start for p in periods) - lookback_s

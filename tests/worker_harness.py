@@ -22,8 +22,8 @@ from types import TracebackType
 from typing import Any, Self
 
 from monitor.domain.alerts import Alert
-from monitor.embedded_broker import free_port
 from monitor.settings import Settings
+from monitor.stream.embedded_broker import free_port
 
 REPO = Path(__file__).resolve().parents[1]
 

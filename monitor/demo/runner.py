@@ -39,10 +39,10 @@ from monitor.demo.board import AlertBoard, MetricsSnapshot, objective_rows
 from monitor.demo.processes import WorkerProcess, port_is_free
 from monitor.demo.view import Header, final_tables, plain_summary, screen
 from monitor.domain.agreement import Agreement
-from monitor.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker, free_port
-from monitor.kafka_commands import stop_on_sigint
 from monitor.settings import Settings
 from monitor.simulate import simulate
+from monitor.stream.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker, free_port
+from monitor.stream.kafka_commands import stop_on_sigint
 from monitor.stream.simulate_live import LiveStats, publish_live
 from monitor.stream.topics import ensure_topics
 

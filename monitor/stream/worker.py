@@ -326,8 +326,8 @@ def run_standalone(
     warn: Callable[[str], None],
 ) -> None:
     """``slamon run``: logging, then the worker on the configured brokers or an embedded one."""
-    from monitor.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker
     from monitor.logs import configure_logging
+    from monitor.stream.embedded_broker import EMBEDDED_BROKER_WARNING, EmbeddedBroker
     from monitor.stream.notifier import notifier_attachments
 
     configure_logging(settings.log_level, settings.log_format)

@@ -17,8 +17,8 @@ from typing import Any
 
 import pytest
 
-from monitor.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
 from monitor.settings import Settings, Topics
+from monitor.stream.embedded_broker import EmbeddedBroker, EmbeddedBrokerError
 
 TopicFactory = Callable[..., str]
 RecordReader = Callable[..., Awaitable[list[Any]]]

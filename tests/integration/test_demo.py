@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded_broker import free_port
+from monitor.stream.embedded_broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded_broker import free_port
 from monitor.rulespec.loader import load_rules
+from monitor.stream.embedded_broker import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 WIDTH, HEIGHT = 80, 24

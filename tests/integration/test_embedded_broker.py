@@ -16,13 +16,13 @@ from typing import Any
 
 import pytest
 
-from monitor.embedded_broker import (
+from monitor.settings import Settings
+from monitor.stream.embedded_broker import (
     EMBEDDED_BROKER_WARNING,
     EmbeddedBroker,
     EmbeddedBrokerError,
     _die_with_parent,
 )
-from monitor.settings import Settings
 
 TopicFactory = Callable[..., str]
 RecordReader = Callable[..., Awaitable[list[Any]]]
@@ -124,7 +124,7 @@ def test_stop_is_idempotent_and_the_address_is_gone_after_it() -> None:
 CHILD = textwrap.dedent(
     """
     import signal, time
-    from monitor.embedded_broker import EmbeddedBroker
+    from monitor.stream.embedded_broker import EmbeddedBroker
     signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
     broker = EmbeddedBroker().start()
     print(broker.pid, flush=True)

@@ -26,10 +26,10 @@ from typing import Any
 import pytest
 
 from monitor.domain.alerts import format_instant
-from monitor.embedded_broker import free_port
 from monitor.rulespec.loader import load_rules
 from monitor.settings import Settings
 from monitor.simulate import simulate
+from monitor.stream.embedded_broker import free_port
 from tests.deploy.promql import (
     DASHBOARDS,
     GRAFANA_RULES,

@@ -11,12 +11,12 @@ import pytest
 from aiokafka import AIOKafkaProducer
 
 from monitor.replay import read_lines
-from monitor.reporting.kafka_source import read_events
 from monitor.reporting.period import month_period
 from monitor.reporting.run import build_reports
 from monitor.rulespec.loader import load_rules
 from monitor.settings import Settings
 from monitor.simulate import simulate, write_jsonl
+from monitor.stream.kafka_source import read_events
 from monitor.stream.produce import produce_file
 
 pytestmark = pytest.mark.integration

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from monitor.embedded_broker import EMBEDDED_BROKER_WARNING
 from monitor.settings import Settings
+from monitor.stream.embedded_broker import EMBEDDED_BROKER_WARNING
 from tests.integration.test_embedded_broker import process_gone
 from tests.worker_harness import REPO, WorkerProcess, worker_env
 
@@ -80,7 +80,7 @@ def test_a_second_run_on_a_taken_metrics_port_says_how_to_choose_another() -> No
 def test_run_with_an_unreachable_broker_retries_not_ready_and_stops_without_a_traceback(
     kafka_settings: Settings, tmp_path: Path
 ) -> None:
-    from monitor.embedded_broker import free_port
+    from monitor.stream.embedded_broker import free_port
 
     env = worker_env(kafka_settings, REPO / "rules")
     env["SLAMON_KAFKA_BROKERS"] = f"127.0.0.1:{free_port()}"  # nothing listens there

@@ -6,8 +6,8 @@ from datetime import UTC, datetime
 
 import pytest
 
-from monitor.kafka_commands import NoBrokersError, parse_start, require_brokers
 from monitor.settings import Settings, Topics
+from monitor.stream.kafka_commands import NoBrokersError, parse_start, require_brokers
 from monitor.stream.simulate_live import event_route
 
 
