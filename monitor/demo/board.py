@@ -1,8 +1,8 @@
 """The demo's picture of the monitored world, built only from public contracts.
 
-:class:`AlertBoard` folds the alerts topic (DESIGN.md §4) into open alerts by
-fingerprint; :class:`MetricsSnapshot` reads a Prometheus text scrape of the
-worker (DESIGN.md §6). :func:`objective_rows` joins both with the agreements
+:class:`AlertBoard` folds the alerts topic (the alert contract in docs/design.md)
+into open alerts by fingerprint; :class:`MetricsSnapshot` reads a Prometheus text
+scrape of the worker (the metric contract). :func:`objective_rows` joins both with the agreements
 into one row per objective. Nothing here does I/O, so it is the same for an
 in-process worker, a subprocess or a remote cluster.
 """

@@ -1,4 +1,4 @@
-"""Loading agreement files into domain objects: the DESIGN.md sketch, defaults, folders."""
+"""Loading agreement files into domain objects: the documented sketch, defaults, folders."""
 
 from __future__ import annotations
 
@@ -20,7 +20,8 @@ from monitor.domain.agreement import (
 from monitor.domain.errors import AgreementError, Problem
 from monitor.rulespec.loader import load_agreement, load_rules, load_text
 
-# DESIGN.md section 3, verbatim: it is a public contract and must keep loading.
+# The agreement sketch users were first shown, verbatim: it is a public contract and
+# must keep loading.
 DESIGN_SKETCH = """\
 version: slamon/v1
 contract: cta-apc-nj
