@@ -127,6 +127,17 @@ class Processor:
         self.end_offset = end_offset
         self.load_checkpoint = load_checkpoint
         self.states: dict[int, PartitionState] = {}
+        self._create_series()
+
+    def _create_series(self) -> None:
+        """Labelled counters start at 0, so `rate()` and `increase()` see their first rise."""
+        metrics = self.metrics
+        for contract_id in sorted(self.contracts):
+            metrics.events_duplicate.labels(contract_id)
+            metrics.events_late.labels(contract_id)
+            metrics.events_too_late.labels(contract_id)
+        for topic in self.sources:
+            metrics.offset_gaps.labels(topic)
 
     # -- assignment ---------------------------------------------------------------
 

@@ -419,3 +419,15 @@ def test_a_checkpoint_remembers_that_its_partition_is_live(agreements: list[Agre
     again.saved[0] = harness.processor.states[0].encode()
     again.processor.resume([0])
     assert again.processor.states[0].live
+
+
+def test_the_per_contract_and_per_topic_counters_exist_at_zero_before_any_event(
+    agreements: list[Agreement],
+) -> None:
+    registry = Harness(agreements).metrics.registry
+
+    for name in ("late", "too_late", "duplicate"):
+        labels = {"contract": "live"}
+        assert registry.get_sample_value(f"slamon_events_{name}_total", labels) == 0.0
+    for topic in (*TOPICS.inputs(), TOPICS.rekey):
+        assert registry.get_sample_value("slamon_offset_gaps_total", {"topic": topic}) == 0.0
