@@ -535,8 +535,12 @@ class ItemClocks:
         share = effect.share
         if effect.kind == "resolved":
             share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
-        due = timing.deadline
-        if effect.kind == "at_risk":
+        # The deadline as it stood at the alert's own instant, so the text does not depend
+        # on which later events had arrived (within the lateness) when it fired. A breach
+        # fires at or after its deadline: every pause that shapes it is known by then.
+        if effect.kind == "breached":
+            due = timing.deadline
+        else:
             due = clocks.deadline_as_of(cycle, objective, effect.instant)
         deadline = "n/a" if due is None else format_instant(due)
         noun = _NOUNS[objective.kind]
