@@ -366,7 +366,10 @@ class ItemClocks:
                     elif flags.alerted and not flags.resolved:
                         tally.open_warnings += 1
                     finish = cycle.finish
-                    if finish is None or finish > watermark:
+                    running = finish is None or finish > watermark
+                    if running and (
+                        not cycle.lapses or clocks.applying_from(cycle, watermark) == watermark
+                    ):
                         tally.open += 1
                         if flags.warned and not flags.breached:
                             tally.at_risk += 1

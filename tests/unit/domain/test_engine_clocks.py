@@ -468,6 +468,47 @@ def test_a_clock_ended_by_a_priority_change_and_reactivated_counts_in_any_order(
         assert (report["samples"], report["value"]) == (1, 1.0), late_first
 
 
+def test_a_breach_is_resolved_when_its_clock_stops_applying_even_if_it_applies_again() -> None:
+    """Regression (shuffle property): whether the change back to high arrived before the
+    watermark passed the drop to low decided whether the breach was resolved at all."""
+    objective = resolution(1, match=Match(priority=frozenset({"high"})))
+    steps = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.priority_changed", at("2026-11-20 11:30"), ticket_id="T1", priority="low"),
+    ]
+    back_to_high = event(
+        "ticket.priority_changed", at("2026-11-20 11:45"), ticket_id="T1", priority="high"
+    )
+    reopen = event("ticket.reopened", at("2026-11-20 11:45:01"), ticket_id="T1")
+    for order in ([*steps, back_to_high, reopen], [*steps, reopen, back_to_high]):
+        alerts = run(Engine([agreement(objective)], lateness=60), order, until=epoch("2026-11-21"))
+        assert states(alerts) == [
+            ("res", "breached", "2026-11-20T11:00:00Z"),
+            ("res", "resolved", "2026-11-20T11:30:00Z"),
+        ], order[2].type
+
+
+def test_an_at_risk_warning_in_an_earlier_span_of_the_clock_fires_in_any_order() -> None:
+    """Regression: a change back that arrived before the watermark passed the warning hid it."""
+    objective = resolution(1, match=Match(priority=frozenset({"high"})), warn_at=(0.75,))
+    steps = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.priority_changed", at("2026-11-20 10:45:30"), ticket_id="T1", priority="low"),
+    ]
+    back_to_high = event(
+        "ticket.priority_changed", at("2026-11-20 10:46"), ticket_id="T1", priority="high"
+    )
+    solved = status(at("2026-11-20 10:50"), "solved")
+    for until_back in (epoch("2026-11-20 10:45:10"), epoch("2026-11-20 10:44:50")):
+        engine = Engine([agreement(objective)], lateness=60)
+        alerts = run(engine, steps, until=until_back)
+        alerts += run(engine, [back_to_high, solved], until=epoch("2026-11-21"))
+        assert states(alerts) == [
+            ("res", "at_risk", "2026-11-20T10:45:00Z"),
+            ("res", "resolved", "2026-11-20T10:45:30Z"),
+        ], until_back
+
+
 def test_apply_says_what_became_of_each_event() -> None:
     engine = Engine([agreement(first_response(30 * 60))], lateness=60, dedup_horizon=3600)
     first = created(at("2026-11-20 10:00"))
