@@ -86,13 +86,20 @@ class Attributes:
 
 @dataclass(slots=True)
 class Cycle:
-    """One run of a clock: from ``start`` until ``stop`` (met-able) or ``ended``."""
+    """One run of a clock: from ``start`` until ``stop`` (met-able) or ``ended``.
+
+    The objective applies from ``active_from`` on, except during ``lapses``: spans
+    ``(ended, applies again)`` in which a priority change had taken the item out of the
+    objective. They are kept so that what happened before a lapse ends does not depend
+    on whether the change back had arrived (within the lateness) when it was decided.
+    """
 
     start: float
     active_from: float | None
     stop: float | None = None
     ended: float | None = None
     pauses: Sequence[list[float | None]] = ()  # [start, end or None]; a new list per pause
+    lapses: Sequence[tuple[float, float]] = ()  # a new tuple per lapse
     timing: Timing | None = None  # cache: a function of start and pauses only, made when needed
     flag: str = ""  # "<objective id>|<start>", where its emitted effects are remembered
 
@@ -224,8 +231,7 @@ class CycleWalker:
                 changed = True
                 if current is not None:
                     if now_matched:
-                        current.active_from = ts
-                        current.ended = None
+                        _applies_again(current, ts)
                     elif current.active_from is not None:
                         current.ended = ts
         elif op == STATUS:
@@ -288,6 +294,40 @@ def excluded_for_good(objective: ItemObjective, attrs: Attributes) -> bool:
         return True
     labels = attrs.attributes
     return not all(labels.get(name) in allowed for name, allowed in match.attributes)
+
+
+def _applies_again(cycle: Cycle, ts: float) -> None:
+    if cycle.active_from is None:
+        cycle.active_from = ts
+    elif cycle.ended is not None:
+        cycle.lapses = (*cycle.lapses, (cycle.ended, ts))
+        cycle.ended = None
+
+
+def applying_from(cycle: Cycle, instant: float) -> float:
+    """The first instant at or after ``instant`` when the objective applies (lapses skipped;
+    an ``ended`` cycle is the caller's to check)."""
+    assert cycle.active_from is not None
+    instant = max(instant, cycle.active_from)
+    for lapse_start, lapse_end in cycle.lapses:
+        if lapse_start <= instant < lapse_end:
+            instant = lapse_end
+    return instant
+
+
+def _resolved_at(
+    cycle: Cycle, timing: Timing, flags: CycleFlags, finish: float | None
+) -> float | None:
+    """When the cycle's alert ends: the first time the clock stops applying after its first
+    alert (at a lapse's start, or at the finish; None: not yet known)."""
+    alerted = [w for w in timing.warnings[: flags.warned] if w is not None]
+    if flags.breached and timing.deadline is not None:
+        alerted.append(applying_from(cycle, timing.deadline))
+    first_alert = min((a for a in alerted if applying_from(cycle, a) == a), default=math.inf)
+    for lapse_start, _lapse_end in cycle.lapses:
+        if lapse_start > first_alert:
+            return lapse_start
+    return finish
 
 
 def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
@@ -502,8 +542,8 @@ def cycle_effects(
         next_due = _floor_due(cycle, active_from, finish, budget, flags, watermark, warn_at)
     if next_due is None:
         next_due = _deadline_effects(
+            cycle,
             cycle_timing(cycle, objective, warn_at),
-            active_from,
             finish,
             flags,
             watermark,
@@ -516,12 +556,17 @@ def cycle_effects(
             effects.append(Effect("met", stop))
         elif stop < next_due:
             next_due = stop
-    if flags.alerted and not flags.resolved and finish is not None:
-        if finish < watermark:
+    if flags.alerted and not flags.resolved and (finish is not None or cycle.lapses):
+        resolved_at = finish
+        if cycle.lapses:
+            resolved_at = _resolved_at(
+                cycle, cycle_timing(cycle, objective, warn_at), flags, finish
+            )
+        if resolved_at is not None and resolved_at < watermark:
             flags.resolved = True
-            effects.append(Effect("resolved", finish))
-        elif finish < next_due:
-            next_due = finish
+            effects.append(Effect("resolved", resolved_at))
+        elif resolved_at is not None and resolved_at < next_due:
+            next_due = resolved_at
     # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
     # change) is not decided: a later change back re-activates it, so it stays
     # unsettled and is re-evaluated on the item's next event.
@@ -562,8 +607,8 @@ def _floor_due(
 
 
 def _deadline_effects(
+    cycle: Cycle,
     timing: Timing,
-    active_from: float,
     finish: float | None,
     flags: CycleFlags,
     watermark: float,
@@ -583,13 +628,13 @@ def _deadline_effects(
             next_due = warning
             break
         flags.warned = index + 1
-        if warning >= active_from and not flags.breached:
+        if applying_from(cycle, warning) == warning and not flags.breached:
             flags.alerted = True
             effects.append(Effect("at_risk", warning, warn_at[index]))
 
     deadline = None if flags.breached else timing.deadline
     if deadline is not None:
-        fires_at = max(deadline, active_from)
+        fires_at = applying_from(cycle, deadline)
         if finish is None or finish > deadline:
             if fires_at < watermark and (finish is None or finish > fires_at):
                 flags.breached = flags.decided = flags.alerted = True

@@ -366,7 +366,10 @@ class ItemClocks:
                     elif flags.alerted and not flags.resolved:
                         tally.open_warnings += 1
                     finish = cycle.finish
-                    if finish is None or finish > watermark:
+                    running = finish is None or finish > watermark
+                    if running and (
+                        not cycle.lapses or clocks.applying_from(cycle, watermark) == watermark
+                    ):
                         tally.open += 1
                         if flags.warned and not flags.breached:
                             tally.at_risk += 1
@@ -535,8 +538,12 @@ class ItemClocks:
         share = effect.share
         if effect.kind == "resolved":
             share = clocks.used_share(cycle, objective.calendar, timing.budget, effect.instant)
-        due = timing.deadline
-        if effect.kind == "at_risk":
+        # The deadline as it stood at the alert's own instant, so the text does not depend
+        # on which later events had arrived (within the lateness) when it fired. A breach
+        # fires at or after its deadline: every pause that shapes it is known by then.
+        if effect.kind == "breached":
+            due = timing.deadline
+        else:
             due = clocks.deadline_as_of(cycle, objective, effect.instant)
         deadline = "n/a" if due is None else format_instant(due)
         noun = _NOUNS[objective.kind]

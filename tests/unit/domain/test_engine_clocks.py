@@ -123,6 +123,39 @@ def test_an_at_risk_deadline_ignores_a_pause_that_arrived_early_but_begins_later
     assert descriptions[0]["deadline"] == "2026-11-20T11:00:00Z"
 
 
+def test_a_resolved_deadline_ignores_a_pause_end_that_arrived_early_but_comes_later() -> None:
+    """Regression (shuffle property): the resolved alert's text depended on arrival order.
+
+    At risk at 10:45, paused at 10:50, dropped out of the objective at 11:20 (resolved
+    then, still paused), reopened at 11:20:30: whether the reopen had arrived when the
+    call moved the watermark past 11:20 must not change the alert.
+    """
+    objective = resolution(
+        1,
+        match=Match(priority=frozenset({"high"})),
+        pause_on=frozenset({"pending"}),
+        warn_at=(0.75,),
+    )
+    steps = [
+        created(at("2026-11-20 10:00")),
+        status(at("2026-11-20 10:50"), "pending"),
+        event("ticket.priority_changed", at("2026-11-20 11:20"), ticket_id="T1", priority="low"),
+    ]
+    reopen = event("ticket.reopened", at("2026-11-20 11:20:30"), ticket_id="T1")
+    call = event("call.offered", at("2026-11-20 11:21:10"), call_id="c1")
+    annotations = []
+    for order in ([*steps, reopen, call], [*steps, call, reopen]):
+        alerts = Engine([agreement(objective)], lateness=60).apply_all(order)
+        assert states(alerts) == [
+            ("res", "at_risk", "2026-11-20T10:45:00Z"),
+            ("res", "resolved", "2026-11-20T11:20:00Z"),
+        ]
+        annotations.append(alerts[1].to_json()["annotations"])
+    assert annotations[0] == annotations[1]
+    # paused when it resolved: no deadline stood at that instant
+    assert annotations[0]["deadline"] == "n/a"
+
+
 def test_pending_and_on_hold_pause_the_resolution_clock() -> None:
     objective = resolution(8, pause_on=frozenset({"pending", "on_hold"}))
     events = [
@@ -433,6 +466,47 @@ def test_a_clock_ended_by_a_priority_change_and_reactivated_counts_in_any_order(
         run(engine, order, until=epoch("2026-11-20 16:00"))
         report = build_report(engine)["contracts"]["acme"]["objectives"]["res"]
         assert (report["samples"], report["value"]) == (1, 1.0), late_first
+
+
+def test_a_breach_is_resolved_when_its_clock_stops_applying_even_if_it_applies_again() -> None:
+    """Regression (shuffle property): whether the change back to high arrived before the
+    watermark passed the drop to low decided whether the breach was resolved at all."""
+    objective = resolution(1, match=Match(priority=frozenset({"high"})))
+    steps = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.priority_changed", at("2026-11-20 11:30"), ticket_id="T1", priority="low"),
+    ]
+    back_to_high = event(
+        "ticket.priority_changed", at("2026-11-20 11:45"), ticket_id="T1", priority="high"
+    )
+    reopen = event("ticket.reopened", at("2026-11-20 11:45:01"), ticket_id="T1")
+    for order in ([*steps, back_to_high, reopen], [*steps, reopen, back_to_high]):
+        alerts = run(Engine([agreement(objective)], lateness=60), order, until=epoch("2026-11-21"))
+        assert states(alerts) == [
+            ("res", "breached", "2026-11-20T11:00:00Z"),
+            ("res", "resolved", "2026-11-20T11:30:00Z"),
+        ], order[2].type
+
+
+def test_an_at_risk_warning_in_an_earlier_span_of_the_clock_fires_in_any_order() -> None:
+    """Regression: a change back that arrived before the watermark passed the warning hid it."""
+    objective = resolution(1, match=Match(priority=frozenset({"high"})), warn_at=(0.75,))
+    steps = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.priority_changed", at("2026-11-20 10:45:30"), ticket_id="T1", priority="low"),
+    ]
+    back_to_high = event(
+        "ticket.priority_changed", at("2026-11-20 10:46"), ticket_id="T1", priority="high"
+    )
+    solved = status(at("2026-11-20 10:50"), "solved")
+    for until_back in (epoch("2026-11-20 10:45:10"), epoch("2026-11-20 10:44:50")):
+        engine = Engine([agreement(objective)], lateness=60)
+        alerts = run(engine, steps, until=until_back)
+        alerts += run(engine, [back_to_high, solved], until=epoch("2026-11-21"))
+        assert states(alerts) == [
+            ("res", "at_risk", "2026-11-20T10:45:00Z"),
+            ("res", "resolved", "2026-11-20T10:45:30Z"),
+        ], until_back
 
 
 def test_apply_says_what_became_of_each_event() -> None:

@@ -10,6 +10,7 @@ from monitor.domain.agreement import (
     AvailabilityObjective,
     BusinessTime,
     ItemObjective,
+    Match,
     Target,
     WindowObjective,
 )
@@ -165,3 +166,28 @@ def test_the_status_survives_a_snapshot_and_restore() -> None:
     )
     assert restored.objective_status() == engine.objective_status()
     assert [s.status for s in restored.objective_status()] == ["breached", "at_risk"]
+
+
+def test_a_clock_out_of_its_objective_is_not_running_whether_or_not_the_change_back_arrived() -> (
+    None
+):
+    """A priority change back that arrived early (within the lateness) changes no count."""
+    res = ItemObjective(
+        "res",
+        "resolution",
+        BusinessTime(8 * HOUR),
+        UTC_24X7,
+        match=Match(priority=frozenset({"high"})),
+    )
+    steps = [
+        _created("2026-11-20 10:00", "T1"),
+        event("ticket.priority_changed", at("2026-11-20 11:00"), ticket_id="T1", priority="low"),
+    ]
+    back = event("ticket.priority_changed", at("2026-11-20 11:01"), ticket_id="T1", priority="high")
+    counts = []
+    for arrived in ([], [back]):
+        engine = Engine([agreement(res)], lateness=60)
+        engine.apply_all([*steps, *arrived])
+        engine.advance(epoch("2026-11-20 11:00:30"))
+        counts.append(_status(engine, "res").open_items)
+    assert counts == [0, 0]
