@@ -228,7 +228,7 @@ CASES: list[tuple[str, str, list[str]]] = [
         + "credits:\n  - {objective: a, percent_of_fee: 5}\n",
         [
             "7: credits[0].objective: objective 'a' has no monthly target: credits need an "
-            "availability objective or an item objective with target and period: month"
+            "availability objective or an objective with a target and period: month"
         ],
     ),
     (
