@@ -134,7 +134,7 @@ def test_the_complete_example_in_the_docs_is_valid() -> None:
     agreement = load_text(example, "docs/agreements.md")
 
     assert agreement.contract_id == "acme-support"
-    assert len(agreement.objectives) == 12
+    assert len(agreement.objectives) == 13
 
 
 def test_the_readme_example_is_the_example_file_and_it_is_valid() -> None:
