@@ -195,3 +195,19 @@ def test_a_rolling_window_and_a_monthly_target_on_one_metric_count_the_same_call
     objectives = build_report(engine)["contracts"]["acme"]["objectives"]
     assert objectives["sl-30m"]["value"] == objectives["sl-month"]["value"] == 3 / 5
     assert objectives["sl-30m"]["samples"] == objectives["sl-month"]["samples"] == 5
+
+
+def test_a_snapshot_taken_mid_burst_resumes_to_the_same_alerts_and_report() -> None:
+    events = sorted(_good_calls(300, 1, 10) + _missed_calls(5, 10, "10"), key=lambda e: e.epoch)
+    cut = next(n for n, e in enumerate(events) if e.epoch >= epoch("2026-11-10 10:02", NEW_YORK))
+    until = epoch("2026-11-11 00:00", NEW_YORK)
+    whole, expected = _run(events, until)
+
+    first = Engine([agreement(SL_99, timezone=NEW_YORK)])
+    alerts = first.apply_all(events[:cut])
+    second = Engine.restore([agreement(SL_99, timezone=NEW_YORK)], first.snapshot())
+    alerts += second.apply_all(events[cut:])
+    alerts += second.advance(until)
+
+    assert [(a.state, a.severity, a.to_json()["event_time"]) for a in alerts] == expected
+    assert build_report(second)["contracts"] == build_report(whole)["contracts"]
