@@ -211,3 +211,68 @@ def test_a_snapshot_taken_mid_burst_resumes_to_the_same_alerts_and_report() -> N
 
     assert [(a.state, a.severity, a.to_json()["event_time"]) for a in alerts] == expected
     assert build_report(second)["contracts"] == build_report(whole)["contracts"]
+
+
+def _survey(survey_id: str, local: str, score: int) -> list[Event]:
+    return [event("survey.response", at(local, NEW_YORK), score=score, event_id=survey_id)]
+
+
+def _handled(call_id: str, local: str, handle: float) -> list[Event]:
+    return _call(call_id, local, 5, handle=handle)
+
+
+# kind -> (objective, one good contact, one bad contact); a contact is (id, local time)
+BURN_CASES = {
+    "service_level": (
+        SL_99,
+        lambda cid, t: _call(cid, t, 5),
+        lambda cid, t: _call(cid, t, 60, answered=False),
+    ),
+    "abandonment_rate": (
+        _monthly("ab", "abandonment_rate", Target("<=", 0.01)),
+        lambda cid, t: _call(cid, t, 5),
+        lambda cid, t: _call(cid, t, 60, answered=False),
+    ),
+    "average_speed_of_answer": (
+        _monthly("asa", "average_speed_of_answer", Target("<=", 20, "seconds")),
+        lambda cid, t: _call(cid, t, 5),
+        lambda cid, t: _call(cid, t, 600),
+    ),
+    "average_wait": (
+        _monthly("wait", "average_wait", Target("<=", 20, "seconds")),
+        lambda cid, t: _call(cid, t, 5),
+        lambda cid, t: _call(cid, t, 600, answered=False),
+    ),
+    "average_handle_time": (
+        _monthly("aht", "average_handle_time", Target("<=", 20, "seconds")),
+        lambda cid, t: _handled(cid, t, 5),
+        lambda cid, t: _handled(cid, t, 600),
+    ),
+    "satisfaction": (
+        _monthly("csat", "satisfaction", Target(">=", 0.99)),
+        lambda cid, t: _survey(cid, t, 5),
+        lambda cid, t: _survey(cid, t, 1),
+    ),
+}
+
+
+@pytest.mark.parametrize("kind", sorted(BURN_CASES))
+def test_every_kind_burns_on_a_burst_of_bad_contacts_and_resolves(kind: str) -> None:
+    objective, good, bad = BURN_CASES[kind]
+    events: list[Event] = []
+    for n in range(300):  # one good contact every 40 minutes from the 2nd
+        local = datetime.fromtimestamp(
+            epoch("2026-11-02 00:00", NEW_YORK) + n * 2400, ZoneInfo(NEW_YORK)
+        )
+        events += good(f"g{n}", local.strftime("%Y-%m-%d %H:%M:%S"))
+    for n in range(5):  # then five bad ones, a minute apart
+        events += bad(f"b{n}", f"2026-11-10 10:0{n}")
+    engine = Engine([agreement(objective, timezone=NEW_YORK)])
+    alerts = engine.apply_all(sorted(events, key=lambda e: e.epoch))
+    alerts += engine.advance(epoch("2026-11-11 00:00", NEW_YORK))
+
+    states = [(a.state, a.severity) for a in alerts]
+    assert states[0] == ("at_risk", "critical")
+    assert states[-1][0] == "resolved"
+    assert "breached" not in {state for state, _ in states}
+    assert all(a.subject.kind == "period" and a.subject.id == "2026-11" for a in alerts)
