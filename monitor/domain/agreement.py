@@ -114,7 +114,8 @@ Deadline = BusinessTime | Workdays
 
 @dataclass(frozen=True, slots=True)
 class WindowObjective:
-    """An SLI over a rolling window of calls, chats or surveys.
+    """An SLI over a rolling window of calls, chats or surveys, or over each calendar
+    month (``period`` ``month``; ``window`` is then 0).
 
     Calls and chats are selected by ``match``: ``channel`` ``phone`` means calls,
     ``chat`` means chats; without a channel selector only calls count.
@@ -133,6 +134,7 @@ class WindowObjective:
     satisfied_min_score: float = 4.0
     scale_max: float = 5.0
     clause: str = ""
+    period: Literal["month"] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -10,9 +10,12 @@ everywhere it can, and is then forgotten.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from monitor.domain.windows import WindowTracker, call_contribution
+from monitor.domain.windows import call_contribution
+
+if TYPE_CHECKING:
+    from monitor.domain.contact_months import ContactCounter
 
 
 @dataclass(slots=True)
@@ -61,7 +64,7 @@ class Contacts:
     __slots__ = ("handle_windows", "queue_windows", "records")
 
     def __init__(
-        self, queue_windows: list[WindowTracker], handle_windows: list[WindowTracker]
+        self, queue_windows: list[ContactCounter], handle_windows: list[ContactCounter]
     ) -> None:
         self.queue_windows = queue_windows
         self.handle_windows = handle_windows

@@ -3,9 +3,10 @@
 Window objectives are fed by the contact records (:mod:`monitor.domain.contacts`) and
 by surveys, item objectives by the item clocks (:mod:`monitor.domain.items`), monthly
 objectives by service status changes and by the item clocks' decisions
-(:mod:`monitor.domain.periods`). The snapshot (``to_state``) holds only plain data;
-whatever else the trackers keep is derived from it and rebuilt lazily after
-``load_state``.
+(:mod:`monitor.domain.periods`), or by the contact records for contact objectives
+with ``period: month`` (:mod:`monitor.domain.contact_months`). The snapshot
+(``to_state``) holds only plain data; whatever else the trackers keep is derived
+from it and rebuilt lazily after ``load_state``.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from monitor.domain.agreement import (
     WindowObjective,
 )
 from monitor.domain.alerts import Alert
+from monitor.domain.contact_months import ContactCounter, ContactMonthTracker
 from monitor.domain.contacts import Contacts
 from monitor.domain.events import EVENT_TYPES, Fields
 from monitor.domain.items import ItemClocks, ItemObjectiveTracker
@@ -53,7 +55,7 @@ class ContractRuntime:
         self.windows: dict[str, WindowTracker] = {}
         self.calls = Contacts([], [])
         self.chats = Contacts([], [])
-        self.survey_windows: list[WindowTracker] = []
+        self.survey_windows: list[ContactCounter] = []
         self.monthly = MonthlyTrackers()
         self.items = ItemClocks(agreement, self.monthly.record_decided)
         # the item clocks' heap of due instants (its head is the earliest, perhaps stale);
@@ -61,7 +63,9 @@ class ContractRuntime:
         self.due = self.items.due
         self._trackers: list[ObjectiveTracker] = []  # one per objective, in agreement order
         for objective in agreement.objectives:
-            if isinstance(objective, WindowObjective):
+            if isinstance(objective, WindowObjective) and objective.period == "month":
+                self._trackers.append(self._add_contact_month(objective, labels))
+            elif isinstance(objective, WindowObjective):
                 self._trackers.append(self._add_window(objective, labels))
             elif isinstance(objective, ItemObjective):
                 self._trackers.append(self._add_item_objective(objective, labels))
@@ -91,9 +95,25 @@ class ContractRuntime:
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> WindowTracker:
         tracker = WindowTracker(self.contract_id, objective, labels)
         self.windows[objective.id] = tracker
+        self._feed(tracker)
+        return tracker
+
+    def _add_contact_month(
+        self, objective: WindowObjective, labels: dict[str, str]
+    ) -> ContactMonthTracker:
+        tracker = ContactMonthTracker(
+            self.contract_id, objective, self.agreement.timezone, labels, self.monthly.settle
+        )
+        self.monthly.add_contacts(tracker)
+        self._feed(tracker)
+        return tracker
+
+    def _feed(self, tracker: ContactCounter) -> None:
+        """Route the contacts or surveys the tracker's objective selects to it."""
+        objective = tracker.objective
         if objective.kind == "satisfaction":
             self.survey_windows.append(tracker)
-            return tracker
+            return
         channels = objective.match.channel
         media = []
         if channels is None or "phone" in channels:
@@ -105,7 +125,6 @@ class ContractRuntime:
                 contacts.handle_windows.append(tracker)
             else:
                 contacts.queue_windows.append(tracker)
-        return tracker
 
     def _add_item_objective(
         self, objective: ItemObjective, labels: dict[str, str]

@@ -17,7 +17,7 @@ from monitor.domain.periods import AvailabilityTracker, ComplianceTracker, Perio
 
 
 class MonthlyTrackers:
-    """The availability and compliance trackers of one contract."""
+    """The availability, compliance and monthly contact trackers of one contract."""
 
     __slots__ = ("_availability", "_compliance", "_minute", "owed", "trackers")
 
@@ -30,6 +30,11 @@ class MonthlyTrackers:
 
     def add_availability(self, tracker: AvailabilityTracker) -> None:
         self._availability.setdefault(tracker.objective.service, []).append(tracker)
+        self.trackers.append(tracker)
+
+    def add_contacts(self, tracker: PeriodTracker) -> None:
+        """A contact objective's month tracker: it settles through :meth:`settle` itself
+        before counting a contact."""
         self.trackers.append(tracker)
 
     def add_compliance(self, tracker: ComplianceTracker) -> None:

@@ -34,7 +34,7 @@ from itertools import repeat
 from typing import Any, Final, NamedTuple
 from zoneinfo import ZoneInfo
 
-from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target
+from monitor.domain.agreement import AvailabilityObjective, ItemObjective, Target, WindowObjective
 from monitor.domain.alerts import Alert, AlertState, Severity, Subject, format_instant
 from monitor.domain.calendar import BusinessCalendar
 from monitor.domain.observer import Observer
@@ -515,6 +515,9 @@ class PeriodTracker:
         expected = self.expected_total(year, month, total, until)
         return 1.0 - bad / expected if expected > 0 else None
 
+    def show_value(self, value: float | None) -> str:
+        return "n/a" if value is None else f"{value * 100:.3f}%"
+
     @property
     def overall(self) -> tuple[float, float]:
         bad = sum(pair[0] for pair in self.months.values())
@@ -524,7 +527,7 @@ class PeriodTracker:
     def _alert(self, state: AlertState, key: str, instant: float) -> Alert:
         value = self.month_value(key)
         projected = self.projected_value(key, instant)
-        shown = "n/a" if value is None else f"{value * 100:.3f}%"
+        shown = self.show_value(value)
         summary = {
             "breached": f"{self.contract_id}/{self.objective_id}: {key} can no longer meet "
             f"{self.target} (month to date {shown})",
@@ -779,7 +782,7 @@ class ComplianceTracker(PeriodTracker):
     def __init__(
         self,
         contract_id: str,
-        objective: ItemObjective,
+        objective: ItemObjective | WindowObjective,
         timezone: str,
         labels: dict[str, str],
         min_volume: int,

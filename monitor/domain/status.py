@@ -24,7 +24,7 @@ class ObjectiveStatus:
 
     ``value`` is the SLI now: over the rolling window for window objectives, the
     share of items decided in time so far for item objectives, month to date for
-    monthly ones (availability, item objectives with ``period: month``).
+    monthly ones (availability, item and contact objectives with ``period: month``).
     ``status`` comes from the objective's open alerts: ``breached`` while a breach
     is not resolved, else ``at_risk`` while a warning is open, else ``ok``.
     ``budget_remaining`` is the share of this month's error budget left (negative

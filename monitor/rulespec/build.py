@@ -142,11 +142,12 @@ def build_window_objective(spec: v1.WindowSpec, alerting: Alerting) -> WindowObj
         id=spec.id,
         kind=spec.kind,
         target=spec.target,
-        window=spec.window,
+        window=spec.window or 0.0,
         match=build_match(spec.match),
         min_volume=spec.min_volume or alerting.min_volume,
         hold_for=spec.hold_for if spec.hold_for is not None else alerting.hold_for,
         clause=spec.clause,
+        period=spec.period,
     )
     if isinstance(spec, v1.AbandonmentSpec):
         return replace(objective, short_abandon=spec.short_abandon)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-from monitor.domain.agreement import ITEM_KINDS, BusinessTime
+from monitor.domain.agreement import ITEM_KINDS, WINDOW_KINDS, BusinessTime
 from monitor.domain.errors import Problem
 from monitor.rulespec import v1
 from monitor.rulespec.problems import format_path
@@ -66,7 +66,7 @@ def check_references(document: Document, filename: str) -> list[Problem]:
         elif name not in monthly:
             message = (
                 f"objective {name!r} has no monthly target: credits need an availability "
-                "objective or an item objective with target and period: month"
+                "objective or an objective with a target and period: month"
             )
         else:
             continue
@@ -83,6 +83,8 @@ def _mappings(value: Any) -> Iterator[tuple[int, dict[str, Any]]]:
 
 def _is_monthly(objective: dict[str, Any]) -> bool:
     kind = objective.get("kind")
+    if kind in WINDOW_KINDS:
+        return objective.get("period") == "month"
     return kind == "availability" or (kind in ITEM_KINDS and objective.get("target") is not None)
 
 

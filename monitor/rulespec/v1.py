@@ -246,10 +246,35 @@ class _Objective(_Spec):
 
 
 class _WindowObjective(_Objective):
-    window: WindowLength
+    """A contact objective over a rolling ``window`` or per calendar month (``period``)."""
+
+    window: WindowLength | None = None
     match: WindowMatchSpec = WindowMatchSpec()
     min_volume: Volume | None = None
     hold_for: HoldFor | None = Field(default=None, alias="for")
+    period: Literal["month"] | None = Field(default=None, validate_default=True)
+
+    @field_validator("period")
+    @classmethod
+    def _window_or_period(cls, period: str | None, info: ValidationInfo) -> str | None:
+        if "window" not in info.data:
+            return period  # the window itself is invalid: reported there
+        window = info.data["window"]
+        if period is None and window is None:
+            raise ValueError(
+                "needs a rolling window (window: 30m) or a monthly target (period: month)"
+            )
+        if period is not None and window is not None:
+            raise ValueError(
+                "give either window or period: month, not both; for both, write two "
+                "objectives with different ids"
+            )
+        if period is not None and info.data.get("hold_for") is not None:
+            raise ValueError(
+                "'for' applies to rolling windows; a monthly target alerts on its error "
+                "budget's burn rate"
+            )
+        return period
 
 
 class ServiceLevelSpec(_WindowObjective):

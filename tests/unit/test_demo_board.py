@@ -136,7 +136,7 @@ def test_the_plain_summary_names_breached_objectives_and_counts_alerts() -> None
 
     text = plain_summary(_header(), rows, board)
 
-    assert "objectives: 1 breached, 0 at risk, 33 ok" in text
+    assert "objectives: 1 breached, 0 at risk, 35 ok" in text
     assert "alerts: 1 (1 breached" in text
     assert "breached: cta-apc-nj/email-first-response" in text
     assert "Mon 2026-11-23 03:00 UTC" in text

@@ -134,7 +134,7 @@ def test_the_complete_example_in_the_docs_is_valid() -> None:
     agreement = load_text(example, "docs/agreements.md")
 
     assert agreement.contract_id == "acme-support"
-    assert len(agreement.objectives) == 12
+    assert len(agreement.objectives) == 13
 
 
 def test_the_readme_example_is_the_example_file_and_it_is_valid() -> None:
@@ -148,3 +148,22 @@ def test_the_readme_example_is_the_example_file_and_it_is_valid() -> None:
     assert problems == []
     assert [a.contract_id for a in agreements] == ["example-nj"]
     assert len(agreements[0].objectives) == 9
+
+
+def test_slamon_validate_names_the_line_of_a_bad_monthly_contact_objective(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "monthly.yaml"
+    path.write_text(
+        "version: slamon/v1\ncontract: c\ntitle: t\nobjectives:\n"
+        "  - {id: sl, kind: service_level, threshold: 20s, target: '>= 80%', period: quarter}\n"
+        "  - {id: ab, kind: abandonment_rate, target: '>= 5%', period: month}\n",
+        encoding="utf-8",
+    )
+    result = CliRunner().invoke(app, ["validate", str(path)])
+
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == [
+        f"{path}:5: objectives[0].period: got 'quarter'; expected 'month'",
+        f"{path}:6: objectives[1].target: target >= 5%: this objective needs <= or <",
+    ]

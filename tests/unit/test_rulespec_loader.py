@@ -242,6 +242,24 @@ def test_abandonment_may_leave_out_short_abandons() -> None:
     assert abandonment.short_abandon == 5.0
 
 
+def test_a_contact_objective_may_have_a_rolling_window_and_a_monthly_target() -> None:
+    text = MINIMAL + (
+        "  - {id: phone-sl-30m, kind: service_level, threshold: 20s, target: '>= 80%',"
+        " window: 30m}\n"
+        "  - {id: phone-sl-month, kind: service_level, threshold: 20s, target: '>= 80%',"
+        " period: month}\n"
+        "credits: [{objective: phone-sl-month, percent_of_fee: 5}]\n"
+    )
+    agreement = load_text(text, "sl.yaml")
+    rolling, monthly = agreement.objective("phone-sl-30m"), agreement.objective("phone-sl-month")
+
+    assert isinstance(rolling, WindowObjective)
+    assert isinstance(monthly, WindowObjective)
+    assert (rolling.window, rolling.period) == (1800.0, None)
+    assert (monthly.window, monthly.period) == (0.0, "month")
+    assert agreement.credits == (Credit("phone-sl-month", 5),)
+
+
 def test_clauses_are_kept_on_objectives_and_credits() -> None:
     text = (
         MINIMAL.replace("within: 3m}", "within: 3m, clause: '4.1(1) 在线客服响应时间不超过3分钟'}")

@@ -228,7 +228,58 @@ CASES: list[tuple[str, str, list[str]]] = [
         + "credits:\n  - {objective: a, percent_of_fee: 5}\n",
         [
             "7: credits[0].objective: objective 'a' has no monthly target: credits need an "
-            "availability objective or an item objective with target and period: month"
+            "availability objective or an objective with a target and period: month"
+        ],
+    ),
+    (
+        "a monthly contact objective with another period",
+        HEAD + "objectives:\n  - {id: sl, kind: service_level, threshold: 20s,"
+        " target: '>= 80%', period: week}\n",
+        ["5: objectives[0].period: got 'week'; expected 'month'"],
+    ),
+    (
+        "a contact objective with neither window nor period",
+        HEAD + "objectives:\n  - {id: asa, kind: average_speed_of_answer, target: '<= 30s'}\n",
+        [
+            "5: objectives[0].period: needs a rolling window (window: 30m) "
+            "or a monthly target (period: month)"
+        ],
+    ),
+    (
+        "a contact objective with both window and period",
+        HEAD + "objectives:\n  - {id: ab, kind: abandonment_rate, target: '<= 5%',"
+        " window: 1h, period: month}\n",
+        [
+            "5: objectives[0].period: give either window or period: month, not both; "
+            "for both, write two objectives with different ids"
+        ],
+    ),
+    (
+        "a monthly contact objective with a for",
+        HEAD + "objectives:\n  - {id: csat, kind: satisfaction, target: '>= 90%',"
+        " period: month, for: 5m}\n",
+        [
+            "5: objectives[0].period: 'for' applies to rolling windows; a monthly target "
+            "alerts on its error budget's burn rate"
+        ],
+    ),
+    (
+        "a monthly average with a target the wrong way round",
+        HEAD + "objectives:\n  - {id: w, kind: average_wait, target: '>= 30s', period: month}\n",
+        ["5: objectives[0].target: target >= 30s: this objective needs <= or <"],
+    ),
+    (
+        "a monthly contact objective without a target",
+        HEAD + "objectives:\n  - {id: aht, kind: average_handle_time, period: month}\n",
+        ["5: objectives[0].target: required field is missing"],
+    ),
+    (
+        "credit for a rolling-window contact objective",
+        HEAD + "objectives:\n  - {id: sl, kind: service_level, threshold: 20s, target: '>= 80%',"
+        " window: 30m}\n" + "credits:\n  - {objective: sl, percent_of_fee: 5}\n",
+        [
+            "7: credits[0].objective: objective 'sl' has no monthly target: credits need an "
+            "availability objective or an objective with a target and period: month"
         ],
     ),
     (

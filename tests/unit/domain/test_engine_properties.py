@@ -36,6 +36,14 @@ AGREEMENT = agreement(
     WindowObjective("asa", "average_speed_of_answer", Target("<=", 30, "seconds"), 900),
     WindowObjective("aht", "average_handle_time", Target("<=", 200, "seconds"), 900),
     WindowObjective("csat", "satisfaction", Target(">=", 0.9), 3600),
+    # monthly contact targets, tight enough that a few bad contacts burn their budget fast
+    WindowObjective(
+        "sl-month", "service_level", Target(">=", 0.999), 0, threshold=20, period="month"
+    ),
+    WindowObjective(
+        "asa-month", "average_speed_of_answer", Target("<=", 2, "seconds"), 0, period="month"
+    ),
+    WindowObjective("csat-month", "satisfaction", Target(">=", 0.999), 0, period="month"),
     ItemObjective("fr", "first_response", BusinessTime(1800), ALWAYS, warn_at=(0.5,)),
     ItemObjective(
         "fr-chat",
@@ -208,4 +216,4 @@ def test_the_property_streams_do_raise_alerts() -> None:
     ]
     events.sort(key=lambda e: e.ts)
     states = {json.loads(a)["objective_id"] for a in _alerts(events)}
-    assert {"sl", "asa", "fr", "res"} <= states
+    assert {"sl", "asa", "fr", "res", "sl-month", "asa-month"} <= states
