@@ -273,7 +273,8 @@ class Engine:
         return keys
 
     def state_records(self, keys: Iterable[str]) -> dict[str, dict[str, Any] | None]:
-        """The current record of each key; None where the item or bucket is gone."""
+        """The current record of each key; None (a tombstone) where the engine holds no
+        such state (an item forgotten, a dedup hour dropped, a key it never had)."""
         return {key: self._state_record(key) for key in keys}
 
     def _state_record(self, key: str) -> dict[str, Any] | None:
@@ -290,8 +291,9 @@ class Engine:
             }
         family, _, rest = key.partition("/")
         if family == "d":
-            ids = self._seen_by_hour.get(int(rest))
-            return None if ids is None else {"kind": "seen", "hour": int(rest), "ids": list(ids)}
+            hour = int(rest) if rest.lstrip("-").isdigit() else None
+            ids = None if hour is None else self._seen_by_hour.get(hour)
+            return None if ids is None else {"kind": "seen", "hour": hour, "ids": list(ids)}
         if family == "c":
             contract = self.contracts.get(rest)
             if contract is None:
@@ -306,7 +308,7 @@ class Engine:
             if state is None:
                 return None
             return {"kind": "item", "contract": contract_id, "item": item_key, **state}
-        raise StateError(f"unknown state key {key!r}")
+        return None  # no state of this engine: a key written by another version, say
 
     def _find_item(self, rest: str) -> tuple[str, str] | None:
         """Split ``<contract>/<item key>``; a contract id may itself hold a slash."""
