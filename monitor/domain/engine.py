@@ -101,15 +101,17 @@ class Engine:
         self.max_event_time: float = -math.inf
         self.counters = Counters()
         self.unknown_contracts = TopCounter()  # bounded: a flood of ids must not grow memory
-        self._seen: set[str] = set()  # the ids of _seen_by_hour, for the duplicate test
-        self._seen_by_hour: dict[int, list[str]] = {}
+        self._seen: set[str] = set()  # the ids of _seen_by_minute, for the duplicate test
+        # by minute of event time: one small state record each (an hour's ids of a busy
+        # partition would be one record of megabytes, rewritten at every checkpoint)
+        self._seen_by_minute: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
         self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
         self._minute_end = -math.inf  # derived: the minute boundary after the watermark
-        # changed since clear_changed_keys(): the engine's own record, hour buckets,
+        # changed since clear_changed_keys(): the engine's own record, minute buckets,
         # contracts' aggregates (the items' keys are kept by each contract's item clocks)
         self._engine_changed = False
-        self._changed_hours: set[int] = set()
+        self._changed_minutes: set[int] = set()
         self._changed_contracts: set[str] = set()
 
     # -- the two ways in ----------------------------------------------------------
@@ -138,13 +140,13 @@ class Engine:
                 counters.too_late += 1
                 return _TOO_LATE
             outcome = Outcome.LATE
-        hour = math.floor(ts // _HOUR)
+        minute = math.floor(ts // 60)
         self._seen.add(event_id)
-        self._changed_hours.add(hour)
+        self._changed_minutes.add(minute)
         self._changed_contracts.add(contract_id)
-        bucket = self._seen_by_hour.get(hour)
+        bucket = self._seen_by_minute.get(minute)
         if bucket is None:
-            self._seen_by_hour[hour] = [event_id]
+            self._seen_by_minute[minute] = [event_id]
         else:
             bucket.append(event_id)
         if ts < contract.earliest:
@@ -225,10 +227,10 @@ class Engine:
         """Forget what is older than the horizons; once an hour (``advance`` checks)."""
         self._next_cleanup_hour = int(watermark // _HOUR) + 1
         horizon = watermark - self.dedup_horizon
-        oldest_kept = int(horizon // _HOUR)
-        for old in [h for h in self._seen_by_hour if h < oldest_kept]:
-            self._seen.difference_update(self._seen_by_hour.pop(old))
-            self._changed_hours.add(old)
+        oldest_kept = int(horizon // _HOUR) * 60  # whole hours, as ever
+        for old in [m for m in self._seen_by_minute if m < oldest_kept]:
+            self._seen.difference_update(self._seen_by_minute.pop(old))
+            self._changed_minutes.add(old)
         self._changed_contracts.update(self.contracts)
         for contract in self.contracts.values():
             contract.cleanup(watermark, horizon)
@@ -236,7 +238,7 @@ class Engine:
     # -- state per key -----------------------------------------------------------
     #
     # The live path checkpoints only what changed: each piece of state is one record
-    # under a key (ENGINE_KEY; "d/<hour>" per dedup hour bucket; "c/<contract>" per
+    # under a key (ENGINE_KEY; "d/<minute>" per minute of dedup event ids; "c/<contract>" per
     # contract's windows, months and contacts; "i/<contract>/<kind>:<id>" per item).
     # Each record is plain JSON-ready data and names what it holds, so loading needs
     # no key parsing; None is a tombstone (the bucket or item is gone).
@@ -248,7 +250,7 @@ class Engine:
         """
         if not self.track_changes:
             raise StateError("this engine does not track changed keys (track_changes=False)")
-        keys = {f"d/{hour}" for hour in self._changed_hours}
+        keys = {f"d/{minute}" for minute in self._changed_minutes}
         keys.update(f"c/{contract_id}" for contract_id in self._changed_contracts)
         for contract_id, contract in self.contracts.items():
             keys.update(f"i/{contract_id}/{key}" for key in contract.items.changed)
@@ -258,7 +260,7 @@ class Engine:
 
     def clear_changed_keys(self) -> None:
         self._engine_changed = False
-        self._changed_hours.clear()
+        self._changed_minutes.clear()
         self._changed_contracts.clear()
         for contract in self.contracts.values():
             contract.items.changed.clear()
@@ -266,7 +268,7 @@ class Engine:
     def all_keys(self) -> set[str]:
         """The keys of every record the engine holds now (a full checkpoint)."""
         keys = {ENGINE_KEY}
-        keys.update(f"d/{hour}" for hour in self._seen_by_hour)
+        keys.update(f"d/{minute}" for minute in self._seen_by_minute)
         for contract_id, contract in self.contracts.items():
             keys.add(f"c/{contract_id}")
             keys.update(f"i/{contract_id}/{key}" for key in contract.items.items)
@@ -274,7 +276,7 @@ class Engine:
 
     def state_records(self, keys: Iterable[str]) -> dict[str, dict[str, Any] | None]:
         """The current record of each key; None (a tombstone) where the engine holds no
-        such state (an item forgotten, a dedup hour dropped, a key it never had)."""
+        such state (an item forgotten, a dedup minute dropped, a key it never had)."""
         return {key: self._state_record(key) for key in keys}
 
     def _state_record(self, key: str) -> dict[str, Any] | None:
@@ -291,9 +293,9 @@ class Engine:
             }
         family, _, rest = key.partition("/")
         if family == "d":
-            hour = int(rest) if rest.lstrip("-").isdigit() else None
-            ids = None if hour is None else self._seen_by_hour.get(hour)
-            return None if ids is None else {"kind": "seen", "hour": hour, "ids": list(ids)}
+            minute = int(rest) if rest.lstrip("-").isdigit() else None
+            ids = None if minute is None else self._seen_by_minute.get(minute)
+            return None if ids is None else {"kind": "seen", "minute": minute, "ids": list(ids)}
         if family == "c":
             contract = self.contracts.get(rest)
             if contract is None:
@@ -346,7 +348,7 @@ class Engine:
                 track_changes=track_changes,
             )
         try:
-            state: dict[str, Any] = {**own, "seen": [], "contracts": {}}
+            state: dict[str, Any] = {**own, "seen_minutes": [], "contracts": {}}
             items: dict[str, dict[str, dict[str, Any]]] = {}
             aggregates: dict[str, dict[str, Any]] = {}
             for record in latest.values():
@@ -354,14 +356,14 @@ class Engine:
                     continue
                 kind = record["kind"]
                 if kind == "seen":
-                    state["seen"].append([record["hour"], record["ids"]])
+                    state["seen_minutes"].append([record["minute"], record["ids"]])
                 elif kind == "contract":
                     aggregates[record["contract"]] = record
                 elif kind == "item":
                     items.setdefault(record["contract"], {})[record["item"]] = record
                 else:
                     raise StateError(f"unknown state record kind {kind!r}")
-            state["seen"].sort()
+            state["seen_minutes"].sort()
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"engine state record is corrupt: {exc!r}") from exc
         engine = cls.restore(
@@ -392,7 +394,7 @@ class Engine:
             "max_event_time": _finite(self.max_event_time),
             "counters": self.counters.to_state(),
             "unknown_contracts": self.unknown_contracts.to_state(),
-            "seen": [[h, list(ids)] for h, ids in sorted(self._seen_by_hour.items())],
+            "seen_minutes": [[m, list(ids)] for m, ids in sorted(self._seen_by_minute.items())],
             "next_cleanup_hour": self._next_cleanup_hour,
             "contracts": {cid: c.to_state() for cid, c in self.contracts.items()},
         }
@@ -424,8 +426,12 @@ class Engine:
             engine.max_event_time = _infinite(state["max_event_time"])
             engine.counters.load_state(state["counters"])
             engine.unknown_contracts = TopCounter.from_state(state["unknown_contracts"])
-            for hour, ids in state["seen"]:
-                engine._seen_by_hour[hour] = list(ids)
+            # "seen" by hour: a snapshot from before the minute buckets
+            for hour, ids in state.get("seen", ()):
+                engine._seen_by_minute.setdefault(hour * 60, []).extend(ids)
+                engine._seen.update(ids)
+            for minute, ids in state.get("seen_minutes", ()):
+                engine._seen_by_minute.setdefault(minute, []).extend(ids)
                 engine._seen.update(ids)
             engine._next_cleanup_hour = state["next_cleanup_hour"]
             for contract_id, contract_state in state["contracts"].items():

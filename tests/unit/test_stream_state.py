@@ -34,7 +34,7 @@ def _state() -> PartitionState:
 def _open(state: PartitionState, first: int, count: int) -> None:
     for n in range(first, first + count):
         state.engine.apply(
-            event("ticket.created", _iso(n / 100), ticket_id=f"T{n}", channel="email")
+            event("ticket.created", _iso(n / 1000), ticket_id=f"T{n}", channel="email")
         )
     state.source("slamon.tickets").next_offset = first + count
 

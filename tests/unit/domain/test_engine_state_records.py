@@ -32,7 +32,7 @@ def _tickets(engine: Engine, first: int, count: int, at: float) -> None:
 def test_a_checkpoint_after_a_few_events_holds_only_their_keys() -> None:
     engine = Engine([AGREEMENT], lateness=0.0, track_changes=True)
     _tickets(engine, 0, 2000, 0.0)
-    assert len(engine.changed_keys()) == 2000 + 3  # items, contract, one hour, engine
+    assert len(engine.changed_keys()) == 2000 + 3  # items, contract, one minute of ids, engine
     engine.clear_changed_keys()
     for n in range(100):
         engine.apply(event("ticket.agent_reply", _iso(1.0), ticket_id=f"T{n}", public=True))
@@ -65,7 +65,7 @@ def test_records_round_trip_to_an_equal_snapshot() -> None:
         copy.snapshot()["contracts"]["acme"]["items"]
         == engine.snapshot()["contracts"]["acme"]["items"]
     )
-    assert copy.snapshot()["seen"] == engine.snapshot()["seen"]
+    assert copy.snapshot()["seen_minutes"] == engine.snapshot()["seen_minutes"]
     assert copy.watermark == engine.watermark
 
 
@@ -92,3 +92,14 @@ def test_a_record_of_an_unknown_kind_is_a_clear_error() -> None:
 def test_an_engine_without_change_tracking_refuses_to_list_changes() -> None:
     with pytest.raises(StateError, match="track_changes"):
         Engine([AGREEMENT]).changed_keys()
+
+
+def test_a_snapshot_with_event_ids_by_hour_still_deduplicates() -> None:
+    engine = Engine([AGREEMENT], lateness=0.0)
+    created = event("ticket.created", _iso(0), ticket_id="T1", channel="email")
+    engine.apply(created)
+    snapshot = engine.snapshot()
+    minutes = snapshot.pop("seen_minutes")
+    snapshot["seen"] = [[minute // 60, ids] for minute, ids in minutes]  # the earlier form
+    again = Engine.restore([AGREEMENT], snapshot)
+    assert again.apply(created).outcome == "duplicate"
