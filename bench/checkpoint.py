@@ -13,7 +13,11 @@ business hour, so all N stay open. Then, in a fresh child process:
   changelog partition) and the engine rebuilt from them: the seconds to ready,
   excluding the broker's transfer of the bytes;
 * ``rss_bytes_per_open_ticket``: growth of the resident set per open ticket while
-  the N tickets were applied (``/proc/self/statm``).
+  the N tickets were applied (``/proc/self/statm``);
+* with ``--broker``, ``restart_to_ready``: both checkpoints are written to the
+  changelog topic of an embedded broker, then the partition is read back with the
+  worker's own ``read_changelog`` and its state rebuilt: the seconds a restarted
+  worker spends before it can fetch events.
 
 Results go to the terminal and ``bench/results/memory-checkpoint.json``;
 docs/operations.md sizes workers from them.
@@ -22,6 +26,7 @@ docs/operations.md sizes workers from them.
 from __future__ import annotations
 
 import argparse
+import asyncio
 import gc
 import json
 import os
@@ -56,7 +61,51 @@ def _size(records: list[Any]) -> int:
     return sum(len(r.key) + len(r.value or b"") for r in records)
 
 
-def measure(n: int) -> dict[str, Any]:
+async def _write_and_read(bootstrap: str, records: list[Any]) -> tuple[Any, float, float]:
+    from aiokafka import AIOKafkaProducer
+
+    from monitor.settings import Settings
+    from monitor.stream.checkpoints import changelog_topic, read_changelog, write_checkpoint
+
+    settings = Settings(kafka_brokers=[bootstrap], app_id=f"bench-checkpoint-{os.getpid()}")
+    topic = changelog_topic(settings)
+    producer = AIOKafkaProducer(bootstrap_servers=bootstrap, linger_ms=5)
+    await producer.start()
+    try:
+        started = time.perf_counter()
+        await write_checkpoint(producer, topic, 0, records)
+        await producer.flush()
+        write_s = time.perf_counter() - started
+    finally:
+        await producer.stop()
+    started = time.perf_counter()
+    readers = await read_changelog(settings, [0])
+    return readers[0], write_s, time.perf_counter() - started
+
+
+def through_broker(records: list[Any], agreements: list[Any]) -> dict[str, Any]:
+    from monitor.embedded_broker import EmbeddedBroker
+    from monitor.settings import Settings
+    from monitor.stream.checkpoints import changelog_topic
+
+    with EmbeddedBroker() as broker:
+        name = changelog_topic(Settings(app_id=f"bench-checkpoint-{os.getpid()}"))
+        broker.create_topics([name], 1)
+        reader, write_s, read_s = asyncio.run(_write_and_read(broker.bootstrap_servers, records))
+    started = time.perf_counter()
+    restored = reader.state(agreements, lateness=60.0)
+    rebuild_s = time.perf_counter() - started
+    assert restored is not None
+    return {
+        "records_written": len(records),
+        "write_seconds": round(write_s, 1),
+        "read_seconds": round(read_s, 1),
+        "rebuild_seconds": round(rebuild_s, 1),
+        "seconds": round(read_s + rebuild_s, 1),
+    }
+
+
+def measure(n: int, broker: bool = False) -> dict[str, Any]:
     from monitor.domain.events import EventError, parse_event
     from monitor.rulespec.loader import load_rules
     from monitor.stream.state import ChangelogReader, PartitionState
@@ -98,6 +147,8 @@ def measure(n: int) -> dict[str, Any]:
     restore_s = time.perf_counter() - started
     assert restored is not None
     assert len(restored.engine.contracts[CONTRACT].items) == n
+    del restored, reader
+    extra = {"restart_to_ready": through_broker([*first, *second], agreements)} if broker else {}
     return {
         "open_tickets": n,
         "rss_bytes_per_open_ticket": round(grown / n),
@@ -112,21 +163,35 @@ def measure(n: int) -> dict[str, Any]:
             "seconds": round(second_s, 3),
         },
         "restore": {"records_read": len(first) + len(second), "seconds": round(restore_s, 1)},
+        **extra,
     }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n", 1)[0])
     parser.add_argument("--items", type=int, nargs="+", default=[100_000, 1_000_000])
+    parser.add_argument(
+        "--broker",
+        action="store_true",
+        help="also write the records to an embedded broker and time a restart from it",
+    )
     parser.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.child:
-        print(json.dumps(measure(args.items[0])))
+        print(json.dumps(measure(args.items[0], broker=args.broker)))
         return
     runs = []
     for n in args.items:
         out = subprocess.run(
-            [sys.executable, "-m", "bench.checkpoint", "--child", "--items", str(n)],
+            [
+                sys.executable,
+                "-m",
+                "bench.checkpoint",
+                "--child",
+                "--items",
+                str(n),
+                *(["--broker"] if args.broker else []),
+            ],
             cwd=ROOT,
             capture_output=True,
             text=True,
@@ -143,6 +208,12 @@ def main() -> None:
             f"({run['first_checkpoint']['seconds']} s); restore {run['restore']['seconds']} s; "
             f"RSS {run['rss_bytes_per_open_ticket']} B/open ticket"
         )
+        if "restart_to_ready" in run:
+            ready = run["restart_to_ready"]
+            print(
+                f"{'':>8} through the broker: restart to ready {ready['seconds']} s "
+                f"(read {ready['read_seconds']} s, rebuild {ready['rebuild_seconds']} s)"
+            )
     result = {
         "benchmark": "bench/checkpoint.py",
         "date": datetime.now(UTC).isoformat(timespec="seconds"),
