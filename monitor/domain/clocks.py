@@ -23,6 +23,7 @@ Walkers and timings are derived data: they are not part of the engine's snapshot
 from __future__ import annotations
 
 import math
+import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -172,7 +173,7 @@ class CycleWalker:
         self.kind = objective.kind
         self.pause_on = objective.pause_on
         self.allowed_priorities = objective.match.priority
-        self.flag_prefix = objective.id + "|"
+        self.flag_prefix = sys.intern(objective.id + "|")  # one string per objective
         self.checked = checked
         self.created = False
         self.matched = False

@@ -247,6 +247,33 @@ class ContractRuntime:
             "earliest": None if math.isinf(self.earliest) else self.earliest,
         }
 
+    def aggregate_state(self) -> dict[str, Any]:
+        """Everything but the items (windows, months, contacts): one state record."""
+        return {
+            "windows": {oid: t.to_state() for oid, t in self.windows.items()},
+            "periods": self.monthly.to_state(),
+            "item_stats": self.items.aggregate_state(),
+            "calls": self.calls.to_state(),
+            "chats": self.chats.to_state(),
+            "earliest": None if math.isinf(self.earliest) else self.earliest,
+        }
+
+    def load_records(
+        self, aggregate: dict[str, Any] | None, items: dict[str, dict[str, Any]]
+    ) -> None:
+        """Load the aggregate record (if any) and the item records, as ``load_state``."""
+        if aggregate is not None:
+            for oid, tracker_state in aggregate["windows"].items():
+                if oid in self.windows:
+                    self.windows[oid].load_state(tracker_state)
+            self.monthly.load_state(aggregate["periods"])
+            self.calls.load_state(aggregate["calls"])
+            self.chats.load_state(aggregate["chats"])
+            self.earliest = math.inf if aggregate["earliest"] is None else aggregate["earliest"]
+        stats = aggregate["item_stats"] if aggregate is not None else {}
+        self.items.load_items(items, stats)
+        self.trackers_minute = None
+
     def load_state(self, state: dict[str, Any]) -> None:
         for oid, tracker_state in state["windows"].items():
             if oid in self.windows:

@@ -9,7 +9,9 @@ records the event time and only ``advance`` moves event time (the stream does
 this to hold the watermark at the slowest of several inputs).
 ``snapshot()`` returns plain JSON-ready data and ``Engine.restore`` rebuilds an
 engine from it: running a stream in one pass or in two halves with a snapshot in
-between gives the same alerts.
+between gives the same alerts. The live path checkpoints the same state key by key
+(``changed_keys``, ``state_records``, ``from_records``), so a checkpoint costs what
+changed since the last one, not what the engine holds.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from monitor.domain.status import ObjectiveStatus
 from monitor.domain.topcounts import TopCounter
 
 STATE_VERSION: Final = 1
+ENGINE_KEY: Final = "engine"
 DEFAULT_DEDUP_HORIZON: Final = 86400.0
 _HOUR: Final = 3600
 
@@ -87,20 +90,31 @@ class Engine:
         lateness: float = DEFAULT_LATENESS,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
         auto_advance: bool = True,
+        track_changes: bool = False,
     ) -> None:
         self.lateness = lateness
         self.auto_advance = auto_advance
         self.dedup_horizon = max(dedup_horizon, lateness)
         self.contracts = {a.contract_id: ContractRuntime(a) for a in agreements}
+        self.track_changes = track_changes  # items' keys are kept only when asked
+        for contract in self.contracts.values():
+            contract.items.track_changes = track_changes
         self.watermark: float = -math.inf
         self.max_event_time: float = -math.inf
         self.counters = Counters()
         self.unknown_contracts = TopCounter()  # bounded: a flood of ids must not grow memory
-        self._seen: set[str] = set()  # the ids of _seen_by_hour, for the duplicate test
-        self._seen_by_hour: dict[int, list[str]] = {}
+        self._seen: set[str] = set()  # the ids of _seen_by_minute, for the duplicate test
+        # by minute of event time: one small state record each (an hour's ids of a busy
+        # partition would be one record of megabytes, rewritten at every checkpoint)
+        self._seen_by_minute: dict[int, list[str]] = {}
         self._next_cleanup_hour: int | None = None
         self._due_head = math.inf  # derived: _earliest_due(), kept current on every push
         self._minute_end = -math.inf  # derived: the minute boundary after the watermark
+        # changed since clear_changed_keys(): the engine's own record, minute buckets,
+        # contracts' aggregates (the items' keys are kept by each contract's item clocks)
+        self._engine_changed = False
+        self._changed_minutes: set[int] = set()
+        self._changed_contracts: set[str] = set()
 
     # -- the two ways in ----------------------------------------------------------
 
@@ -110,6 +124,7 @@ class Engine:
         fields = event.fields
         counters = self.counters
         counters.total += 1
+        self._engine_changed = True
         event_id = fields["event_id"]
         if event_id in self._seen:
             counters.duplicates += 1
@@ -127,11 +142,13 @@ class Engine:
                 counters.too_late += 1
                 return _TOO_LATE
             outcome = Outcome.LATE
-        hour = math.floor(ts // _HOUR)
+        minute = math.floor(ts // 60)
         self._seen.add(event_id)
-        bucket = self._seen_by_hour.get(hour)
+        self._changed_minutes.add(minute)
+        self._changed_contracts.add(contract_id)
+        bucket = self._seen_by_minute.get(minute)
         if bucket is None:
-            self._seen_by_hour[hour] = [event_id]
+            self._seen_by_minute[minute] = [event_id]
         else:
             bucket.append(event_id)
         if ts < contract.earliest:
@@ -158,15 +175,17 @@ class Engine:
         if watermark <= previous:
             return []
         self.watermark = watermark
+        self._engine_changed = True
         self._minute_end = (watermark // 60 + 1) * 60
         if not self._anything_due(previous, watermark):
             return []
         alerts: list[Alert] = []
         minute = math.floor(watermark // 60)
         head = math.inf  # _earliest_due(), gathered on the way
-        for contract in self.contracts.values():
+        for contract_id, contract in self.contracts.items():
             due = contract.due
             if contract.trackers_minute != minute or (due and due[0][0] < watermark):
+                self._changed_contracts.add(contract_id)
                 contract.advance(watermark, alerts)
                 due = contract.due
             if due and due[0][0] < head:
@@ -210,11 +229,162 @@ class Engine:
         """Forget what is older than the horizons; once an hour (``advance`` checks)."""
         self._next_cleanup_hour = int(watermark // _HOUR) + 1
         horizon = watermark - self.dedup_horizon
-        oldest_kept = int(horizon // _HOUR)
-        for old in [h for h in self._seen_by_hour if h < oldest_kept]:
-            self._seen.difference_update(self._seen_by_hour.pop(old))
+        oldest_kept = int(horizon // _HOUR) * 60  # whole hours, as ever
+        for old in [m for m in self._seen_by_minute if m < oldest_kept]:
+            self._seen.difference_update(self._seen_by_minute.pop(old))
+            self._changed_minutes.add(old)
+        self._changed_contracts.update(self.contracts)
         for contract in self.contracts.values():
             contract.cleanup(watermark, horizon)
+
+    # -- state per key -----------------------------------------------------------
+    #
+    # The live path checkpoints only what changed: each piece of state is one record
+    # under a key (ENGINE_KEY; "d/<minute>" per minute of dedup event ids; "c/<contract>" per
+    # contract's windows, months and contacts; "i/<contract>/<kind>:<id>" per item).
+    # Each record is plain JSON-ready data and names what it holds, so loading needs
+    # no key parsing; None is a tombstone (the bucket or item is gone).
+
+    def changed_keys(self) -> set[str]:
+        """The keys whose record changed since :meth:`clear_changed_keys`.
+
+        Items are tracked only by an engine made with ``track_changes``.
+        """
+        if not self.track_changes:
+            raise StateError("this engine does not track changed keys (track_changes=False)")
+        keys = {f"d/{minute}" for minute in self._changed_minutes}
+        keys.update(f"c/{contract_id}" for contract_id in self._changed_contracts)
+        for contract_id, contract in self.contracts.items():
+            keys.update(f"i/{contract_id}/{key}" for key in contract.items.changed)
+        if self._engine_changed or keys:
+            keys.add(ENGINE_KEY)
+        return keys
+
+    def clear_changed_keys(self) -> None:
+        self._engine_changed = False
+        self._changed_minutes.clear()
+        self._changed_contracts.clear()
+        for contract in self.contracts.values():
+            contract.items.changed.clear()
+
+    def all_keys(self) -> set[str]:
+        """The keys of every record the engine holds now (a full checkpoint)."""
+        keys = {ENGINE_KEY}
+        keys.update(f"d/{minute}" for minute in self._seen_by_minute)
+        for contract_id, contract in self.contracts.items():
+            keys.add(f"c/{contract_id}")
+            keys.update(f"i/{contract_id}/{key}" for key in contract.items.items)
+        return keys
+
+    def state_records(self, keys: Iterable[str]) -> dict[str, dict[str, Any] | None]:
+        """The current record of each key; None (a tombstone) where the engine holds no
+        such state (an item forgotten, a dedup minute dropped, a key it never had)."""
+        return {key: self._state_record(key) for key in keys}
+
+    def _state_record(self, key: str) -> dict[str, Any] | None:
+        if key == ENGINE_KEY:
+            return {
+                "kind": "engine",
+                "version": STATE_VERSION,
+                "lateness": self.lateness,
+                "watermark": _finite(self.watermark),
+                "max_event_time": _finite(self.max_event_time),
+                "counters": self.counters.to_state(),
+                "unknown_contracts": self.unknown_contracts.to_state(),
+                "next_cleanup_hour": self._next_cleanup_hour,
+            }
+        family, _, rest = key.partition("/")
+        if family == "d":
+            minute = int(rest) if rest.lstrip("-").isdigit() else None
+            ids = None if minute is None else self._seen_by_minute.get(minute)
+            return None if ids is None else {"kind": "seen", "minute": minute, "ids": list(ids)}
+        if family == "c":
+            contract = self.contracts.get(rest)
+            if contract is None:
+                return None
+            return {"kind": "contract", "contract": rest, **contract.aggregate_state()}
+        if family == "i":
+            found = self._find_item(rest)
+            if found is None:
+                return None
+            contract_id, item_key = found
+            state = self.contracts[contract_id].items.item_state(item_key)
+            if state is None:
+                return None
+            return {"kind": "item", "contract": contract_id, "item": item_key, **state}
+        return None  # no state of this engine: a key written by another version, say
+
+    def _find_item(self, rest: str) -> tuple[str, str] | None:
+        """Split ``<contract>/<item key>``; a contract id may itself hold a slash."""
+        start = 0
+        while (slash := rest.find("/", start)) != -1:
+            contract = self.contracts.get(rest[:slash])
+            if contract is not None and rest[slash + 1 :] in contract.items.items:
+                return rest[:slash], rest[slash + 1 :]
+            start = slash + 1
+        return None
+
+    @classmethod
+    def from_records(
+        cls,
+        agreements: Sequence[Agreement],
+        records: Iterable[tuple[str, dict[str, Any] | None]],
+        *,
+        lateness: float | None = None,
+        dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
+        auto_advance: bool = True,
+        track_changes: bool = True,
+    ) -> Engine:
+        """An engine from its state records (latest per key; tombstones are skipped).
+
+        Without an engine record the state is empty: a fresh engine.
+        """
+        latest = dict(records)
+        own = latest.pop(ENGINE_KEY, None)
+        if own is None:
+            return cls(
+                agreements,
+                lateness=DEFAULT_LATENESS if lateness is None else lateness,
+                dedup_horizon=dedup_horizon,
+                auto_advance=auto_advance,
+                track_changes=track_changes,
+            )
+        try:
+            state: dict[str, Any] = {**own, "seen_minutes": [], "contracts": {}}
+            items: dict[str, dict[str, dict[str, Any]]] = {}
+            aggregates: dict[str, dict[str, Any]] = {}
+            for record in latest.values():
+                if record is None:
+                    continue
+                kind = record["kind"]
+                if kind == "seen":
+                    state["seen_minutes"].append([record["minute"], record["ids"]])
+                elif kind == "contract":
+                    aggregates[record["contract"]] = record
+                elif kind == "item":
+                    items.setdefault(record["contract"], {})[record["item"]] = record
+                else:
+                    raise StateError(f"unknown state record kind {kind!r}")
+            state["seen_minutes"].sort()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"engine state record is corrupt: {exc!r}") from exc
+        engine = cls.restore(
+            agreements,
+            state,
+            lateness=lateness,
+            dedup_horizon=dedup_horizon,
+            auto_advance=auto_advance,
+            track_changes=track_changes,
+        )
+        try:
+            for contract_id in aggregates.keys() | items.keys():
+                contract = engine.contracts.get(contract_id)
+                if contract is not None:
+                    contract.load_records(aggregates.get(contract_id), items.get(contract_id, {}))
+            engine._due_head = engine._earliest_due()
+        except (KeyError, TypeError, ValueError) as exc:
+            raise StateError(f"engine state record is corrupt: {exc!r}") from exc
+        return engine
 
     # -- state -------------------------------------------------------------------
 
@@ -226,7 +396,7 @@ class Engine:
             "max_event_time": _finite(self.max_event_time),
             "counters": self.counters.to_state(),
             "unknown_contracts": self.unknown_contracts.to_state(),
-            "seen": [[h, list(ids)] for h, ids in sorted(self._seen_by_hour.items())],
+            "seen_minutes": [[m, list(ids)] for m, ids in sorted(self._seen_by_minute.items())],
             "next_cleanup_hour": self._next_cleanup_hour,
             "contracts": {cid: c.to_state() for cid, c in self.contracts.items()},
         }
@@ -240,6 +410,7 @@ class Engine:
         lateness: float | None = None,
         dedup_horizon: float = DEFAULT_DEDUP_HORIZON,
         auto_advance: bool = True,
+        track_changes: bool = False,
     ) -> Engine:
         if state.get("version") != STATE_VERSION:
             raise StateError(f"engine state version {state.get('version')!r} is not supported")
@@ -248,6 +419,7 @@ class Engine:
             lateness=state["lateness"] if lateness is None else lateness,
             dedup_horizon=dedup_horizon,
             auto_advance=auto_advance,
+            track_changes=track_changes,
         )
         try:
             engine.watermark = _infinite(state["watermark"])
@@ -256,8 +428,12 @@ class Engine:
             engine.max_event_time = _infinite(state["max_event_time"])
             engine.counters.load_state(state["counters"])
             engine.unknown_contracts = TopCounter.from_state(state["unknown_contracts"])
-            for hour, ids in state["seen"]:
-                engine._seen_by_hour[hour] = list(ids)
+            # "seen" by hour: a snapshot from before the minute buckets
+            for hour, ids in state.get("seen", ()):
+                engine._seen_by_minute.setdefault(hour * 60, []).extend(ids)
+                engine._seen.update(ids)
+            for minute, ids in state.get("seen_minutes", ()):
+                engine._seen_by_minute.setdefault(minute, []).extend(ids)
                 engine._seen.update(ids)
             engine._next_cleanup_hour = state["next_cleanup_hour"]
             for contract_id, contract_state in state["contracts"].items():
@@ -267,6 +443,7 @@ class Engine:
             engine._due_head = engine._earliest_due()
         except (KeyError, TypeError, ValueError) as exc:
             raise StateError(f"engine state is corrupt: {exc!r}") from exc
+        engine.clear_changed_keys()
         return engine
 
 

@@ -219,6 +219,10 @@ class ItemClocks:
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self._changes = 0  # counts what may change the tallies, so they can be cached
         self._tallies: tuple[float, int, dict[str, ItemTally]] | None = None
+        #: with ``track_changes``: the keys of the items changed (or forgotten) since the
+        #: caller last cleared it (off in replay, where nothing clears it)
+        self.track_changes = False
+        self.changed: set[str] = set()
 
     def __len__(self) -> int:
         """How many items are held (open, or finished within the retention)."""
@@ -283,6 +287,8 @@ class ItemClocks:
         """Add one entry to an item's log; the alerts a late entry settles at once."""
         self._changes += 1
         key = f"{kind}:{item_id}"
+        if self.track_changes:
+            self.changed.add(key)
         item = self.items.get(key)
         if item is None:
             item = self.items[key] = Item()
@@ -323,6 +329,8 @@ class ItemClocks:
             if item is None or item.due != instant or key in refreshed:
                 continue
             refreshed.add(key)
+            if self.track_changes:
+                self.changed.add(key)
             self._refresh(key, key.partition(":")[0], item, watermark, alerts)
 
     def forget_finished(self, watermark: float) -> None:
@@ -332,6 +340,8 @@ class ItemClocks:
         for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
             self._walkers.pop(key, None)
+            if self.track_changes:
+                self.changed.add(key)
 
     # -- views -------------------------------------------------------------------
 
@@ -386,6 +396,7 @@ class ItemClocks:
 
     def load_state(self, state: dict[str, Any]) -> None:
         self._changes += 1
+        self.changed.clear()
         self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
         self._walkers.clear()
         self._expiry.rebuild(self.items)
@@ -394,6 +405,25 @@ class ItemClocks:
         for oid, (met, missed) in state["item_stats"].items():
             if oid in self.stats:
                 self.stats[oid] = ItemStats(met, missed)
+
+    def item_state(self, key: str) -> dict[str, Any] | None:
+        """One item's state record; None once it is forgotten (a tombstone)."""
+        item = self.items.get(key)
+        return None if item is None else item.to_state()
+
+    def aggregate_state(self) -> dict[str, Any]:
+        """What is not per item: the met and missed counts per objective."""
+        return {oid: [s.met, s.missed] for oid, s in self.stats.items()}
+
+    def load_items(self, items: dict[str, dict[str, Any]], stats: dict[str, Any]) -> None:
+        """Load items record by record; the due heap is rebuilt from the items' dues."""
+        self.load_state(
+            {
+                "items": items,
+                "due": [[s["due"], key] for key, s in items.items() if s["due"] is not None],
+                "item_stats": stats,
+            }
+        )
 
     # -- deciding ----------------------------------------------------------------
 

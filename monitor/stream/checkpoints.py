@@ -1,16 +1,19 @@
 """Engine checkpoints in a compacted changelog topic, co-partitioned with the event topics.
 
-Partition N's checkpoint (``PartitionState.encode``: engine snapshot plus the next
-offset of every source) is one record keyed ``p<N>`` in partition N of
-``<app_id>-engine-changelog``. The engine service writes it, flushes the producer,
-and only then commits the group offsets to the offsets inside it, so a checkpoint
-is the one authority on where a partition resumes: the committed offsets only
-follow it (for lag dashboards).
+Partition N's checkpoint (``PartitionState.checkpoint_records``: the engine state
+keys changed since the last one, then one offsets record with the next offset of
+every source) goes to partition N of ``<app_id>-engine-changelog``, keys prefixed
+``p<N>/``. The engine service writes it, flushes the producer, and only then
+commits the group offsets to the offsets inside it, so a checkpoint is the one
+authority on where a partition resumes: the committed offsets only follow it (for
+lag dashboards). Compaction keeps the latest record per key; a tombstone (an item
+forgotten) removes one.
 
-Reading one back goes to the end of the changelog partition and keeps the last
-record. The embedded test broker can report an end offset short of a batch's
-last records (docs/design.md), so reading stops only once the reported end is
-reached *and* a poll came back empty.
+Reading back goes to the end of the changelog partition (``ChangelogReader``
+keeps the latest record per key of the checkpoints that finished). The embedded
+test broker can report an end offset short of a batch's last records
+(docs/design.md), so reading stops only once the reported end is reached *and* a
+poll came back empty.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ import structlog
 
 from monitor.domain.errors import MonitorError
 from monitor.settings import Settings
+from monitor.stream.state import SEQ_HEADER, ChangelogReader, ChangelogRecord
 
 if TYPE_CHECKING:
     from aiokafka import AIOKafkaProducer
@@ -31,13 +35,14 @@ __all__ = [
     "CHECKPOINT_TOPIC_CONFIG",
     "CheckpointReadError",
     "changelog_topic",
-    "read_checkpoints",
+    "read_changelog",
     "write_checkpoint",
 ]
 
 log = structlog.get_logger("slamon.worker")
 
-#: A compacted topic keeps the last checkpoint per partition; 4 MB fits a large one.
+#: A compacted topic keeps the latest record per state key; records are small (one
+#: item or one contract's aggregates), 4 MB leaves room for a contract's contacts.
 CHECKPOINT_TOPIC_CONFIG: Final = {
     "cleanup.policy": "compact",
     "max.message.bytes": str(4 * 1024 * 1024),
@@ -54,25 +59,32 @@ def changelog_topic(settings: Settings) -> str:
     return f"{settings.app_id}-engine-changelog"
 
 
-def checkpoint_key(partition: int) -> bytes:
-    return f"p{partition}".encode()
-
-
 async def write_checkpoint(
-    producer: AIOKafkaProducer, topic: str, partition: int, blob: bytes
+    producer: AIOKafkaProducer, topic: str, partition: int, records: Iterable[ChangelogRecord]
 ) -> None:
-    """Send one checkpoint; the caller flushes before it commits offsets."""
-    await producer.send(topic, value=blob, key=checkpoint_key(partition), partition=partition)
+    """Send one checkpoint's records to the partition, in order (its offsets record
+    last); the caller flushes before it commits offsets."""
+    for record in records:
+        await producer.send(
+            topic,
+            value=record.value,
+            key=record.key,
+            partition=partition,
+            headers=[(SEQ_HEADER, str(record.seq).encode())],
+        )
 
 
-async def read_checkpoints(settings: Settings, partitions: Iterable[int]) -> dict[int, bytes]:
-    """The last checkpoint of each of ``partitions`` that has one."""
+async def read_changelog(
+    settings: Settings, partitions: Iterable[int]
+) -> dict[int, ChangelogReader]:
+    """Each of ``partitions``' changelog records, read to the end."""
     from aiokafka import AIOKafkaConsumer, TopicPartition
 
     topic = changelog_topic(settings)
     tps = [TopicPartition(topic, p) for p in sorted(set(partitions))]
     if not tps:
         return {}
+    readers = {tp.partition: ChangelogReader(tp.partition) for tp in tps}
     consumer = AIOKafkaConsumer(
         **settings.kafka_client_kwargs(),
         enable_auto_commit=False,
@@ -85,22 +97,34 @@ async def read_checkpoints(settings: Settings, partitions: Iterable[int]) -> dic
         consumer.assign(tps)
         await consumer.seek_to_beginning(*tps)
         ends: dict[Any, int] = await consumer.end_offsets(tps)
-        latest: dict[int, bytes] = {}
         deadline = time.monotonic() + _READ_TIMEOUT_S
         while True:
             batches = await consumer.getmany(timeout_ms=_POLL_MS)
+            if batches:
+                deadline = time.monotonic() + _READ_TIMEOUT_S  # a bound on a stall, not on size
             for tp, records in batches.items():
+                reader = readers[tp.partition]
                 for record in records:
-                    if record.key == checkpoint_key(tp.partition) and record.value is not None:
-                        latest[tp.partition] = record.value
+                    reader.add(record.key, record.value, _seq(record.headers))
             if not batches and await _at_end(consumer, ends):
-                return latest
+                return readers
             if time.monotonic() > deadline:
                 raise CheckpointReadError(
-                    f"{topic}: not read to its end within {_READ_TIMEOUT_S:.0f} s"
+                    f"{topic}: no progress reading to its end for {_READ_TIMEOUT_S:.0f} s"
                 )
     finally:
         await consumer.stop()
+
+
+def _seq(headers: Any) -> int:
+    """The checkpoint sequence of a record; 0 when it has none (written before it)."""
+    for name, value in headers or ():
+        if name == SEQ_HEADER:
+            try:
+                return int(value)
+            except (TypeError, ValueError):
+                return 0
+    return 0
 
 
 async def _at_end(consumer: Any, ends: dict[Any, int]) -> bool:

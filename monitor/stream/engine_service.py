@@ -6,15 +6,17 @@ directly:
 
 - its own consumer group (``<app_id>-engine``), auto-commit off, the range
   assignor (partition N of every source topic goes to the same member);
-- ``on_partitions_assigned`` restores each new partition from its checkpoint and
-  seeks every source to the checkpoint's offsets before anything is fetched;
+- ``on_partitions_assigned`` restores each new partition from its changelog
+  records (the latest per state key of the checkpoints that finished) and seeks
+  every source to the checkpoint's offsets before anything is fetched;
   ``on_partitions_revoked`` writes a last checkpoint for the partitions it loses;
 - one loop: ``getmany``, each partition's batch applied and advanced once, outputs
   sent without awaiting each send, idle partitions advanced on a wall-clock timer;
 - a checkpoint (every ``checkpoint_interval_s`` or ``checkpoint_events``; at most
-  one partition's per batch, so their encoding does not stall the loop) is
-  written, the producer flushed (every alert sent before it is acknowledged), and
-  only then the group offsets committed to the checkpoint's offsets;
+  one partition's per batch, so their encoding does not stall the loop) writes
+  the state keys changed since the last one and an offsets record; the producer is
+  flushed (every alert sent before it is acknowledged), and only then the group
+  offsets committed to the checkpoint's offsets;
 - a batch that starts past the next expected offset is dropped and its partition
   re-sought (``slamon_offset_gaps_total``); the same start twice is a real hole in
   the log (retention, transaction markers) and is accepted.
@@ -40,7 +42,7 @@ from aiokafka.errors import KafkaError
 
 from monitor.metrics import Metrics
 from monitor.settings import Settings
-from monitor.stream.checkpoints import changelog_topic, read_checkpoints, write_checkpoint
+from monitor.stream.checkpoints import changelog_topic, read_changelog, write_checkpoint
 from monitor.stream.processor import Outgoing, Processor, Record
 from monitor.stream.state import PartitionState
 
@@ -251,7 +253,12 @@ class EngineService(mode.Service):
         if not states:
             return
         for state in states:
-            await write_checkpoint(self.producer, self.changelog, state.partition, state.encode())
+            records = state.checkpoint_records()
+            try:
+                await write_checkpoint(self.producer, self.changelog, state.partition, records)
+            except BaseException:
+                state.checkpoint_failed(records)
+                raise
         await self.producer.flush()
         if self._pending:
             await asyncio.gather(*self._pending)
@@ -294,8 +301,8 @@ class EngineService(mode.Service):
             partitions = {tp.partition for tp in sources}
             processor.drop(set(processor.states) - partitions)
             new = partitions - set(processor.states)
-            checkpoints = await read_checkpoints(self.settings, new)
-            processor.resume(new, checkpoints)
+            changelog = await read_changelog(self.settings, new)
+            processor.resume(new, changelog)
             restored = {p for p in new if processor.states[p].restored}
             fresh = [tp for tp in sources if tp.partition in new - restored]
             if fresh:

@@ -29,7 +29,7 @@ from monitor.domain.errors import StateError
 from monitor.domain.events import Event, EventError, parse_event
 from monitor.metrics import Metrics
 from monitor.settings import Settings
-from monitor.stream.state import PartitionState
+from monitor.stream.state import ChangelogReader, PartitionState
 from monitor.stream.ticks import held_watermark, is_active
 
 __all__ = [
@@ -142,18 +142,19 @@ class Processor:
     # -- assignment ---------------------------------------------------------------
 
     def resume(
-        self, partitions: Iterable[int], checkpoints: Mapping[int, bytes] | None = None
+        self, partitions: Iterable[int], changelog: Mapping[int, ChangelogReader] | None = None
     ) -> dict[tuple[str, int], int]:
         """(Re)load ``partitions`` from their checkpoints; return where each source resumes.
 
-        ``checkpoints`` (read by the caller) come first, then ``load_checkpoint``.
+        ``changelog`` (each partition's records, read by the caller) comes first, then
+        ``load_checkpoint`` (a whole-state blob).
         Offset 0 (the beginning; raised with ``raise_position`` to the earliest offset
         kept) where the partition has no checkpoint.
         """
         targets: dict[tuple[str, int], int] = {}
         for partition in sorted(set(partitions)):
-            blob = checkpoints.get(partition) if checkpoints is not None else None
-            state = self._load(partition, blob)
+            reader = changelog.get(partition) if changelog is not None else None
+            state = self._load(partition, reader)
             self.states[partition] = state
             for topic in self.sources:
                 progress = state.source(topic)
@@ -178,15 +179,20 @@ class Processor:
             state = self.states[partition] = self._load(partition)
         return state
 
-    def _load(self, partition: int, blob: bytes | None = None) -> PartitionState:
-        if blob is None:
+    def _load(self, partition: int, reader: ChangelogReader | None = None) -> PartitionState:
+        try:
+            if reader is not None:
+                state = reader.state(self.agreements, lateness=self.lateness)
+                if state is not None:
+                    return state
             blob = self.load_checkpoint(partition)
-        if blob is not None:
-            try:
+            if blob is not None:
                 return PartitionState.decode(blob, self.agreements, lateness=self.lateness)
-            except StateError as exc:
-                log.error("checkpoint_unreadable", partition=partition, error=str(exc))
-        return PartitionState.fresh(partition, self.agreements, lateness=self.lateness)
+        except StateError as exc:
+            log.error("checkpoint_unreadable", partition=partition, error=str(exc))
+        fresh = PartitionState.fresh(partition, self.agreements, lateness=self.lateness)
+        # a fresh start overrides whatever the changelog holds at its first checkpoint
+        return fresh if reader is None else reader.follow(fresh)
 
     # -- records ------------------------------------------------------------------
 
