@@ -29,8 +29,8 @@ MAX_LISTED_INVALID: Final = 1000
 PARSE_BATCH_LINES: Final = 2048
 """Lines parsed together before the engine applies them. Parsing (pydantic-core) and
 applying (the engine) each have a working set of code and data that competes for the
-CPU caches; alternating per line evicts both every event. In batches each stays warm:
-about 12 % less replay time on the bench file (see CHANGELOG for the A/B)."""
+CPU caches; alternating per line evicts both every event. In batches each stays warm
+(the A/B is bench/results/ab-batched-parse.json)."""
 READ_CHUNK_BYTES: Final = 1 << 19
 """How much of the file ``read_lines`` reads at a time (about 2,000 lines of events)."""
 MAX_LINE_BYTES: Final = MAX_EVENT_BYTES
