@@ -140,23 +140,7 @@ class ContactMonthTracker(ComplianceTracker):
     # -- views ---------------------------------------------------------------------
 
     def objective_status(self, watermark: float) -> ObjectiveStatus:
-        objective = self._objective
-        budget = self.budget_at(watermark)
-        return ObjectiveStatus(
-            contract_id=self.contract_id,
-            objective_id=objective.id,
-            kind=objective.kind,
-            value=budget.value,
-            target=objective.target.value,
-            comparator=objective.target.comparator,
-            status=self.open_state,
-            open_items=0,
-            at_risk_items=0,
-            breaches=self.breaches,
-            budget_remaining=budget.remaining,
-            burn_rate_fast=budget.fast,
-            burn_rate_slow=budget.slow,
-        )
+        return self.month_status(self._objective.kind, watermark)
 
     def report(self) -> dict[str, Any]:
         """The SLI over every contact counted, and each month's value and projection."""

@@ -576,6 +576,25 @@ class PeriodTracker:
         self.breaches = state["breaches"]
         self.burn_rates = dict(state["burn_rates"])
 
+    def month_status(self, kind: str, watermark: float) -> ObjectiveStatus:
+        """The status of an objective this tracker alone measures: its month at ``watermark``."""
+        budget = self.budget_at(watermark)
+        return ObjectiveStatus(
+            contract_id=self.contract_id,
+            objective_id=self.objective_id,
+            kind=kind,
+            value=budget.value,
+            target=self.target.value,
+            comparator=self.target.comparator,
+            status=self.open_state,
+            open_items=0,
+            at_risk_items=0,
+            breaches=self.breaches,
+            budget_remaining=budget.remaining,
+            burn_rate_fast=budget.fast,
+            burn_rate_slow=budget.slow,
+        )
+
 
 class Transition(NamedTuple):
     """A service status change; changes at the same instant apply in event id order."""
@@ -648,23 +667,7 @@ class AvailabilityTracker(PeriodTracker):
         return bad, self._open_seconds(start, end)
 
     def objective_status(self, watermark: float) -> ObjectiveStatus:
-        objective = self.objective
-        budget = self.budget_at(watermark)
-        return ObjectiveStatus(
-            contract_id=self.contract_id,
-            objective_id=objective.id,
-            kind=objective.kind,
-            value=budget.value,
-            target=objective.target.value,
-            comparator=objective.target.comparator,
-            status=self.open_state,
-            open_items=0,
-            at_risk_items=0,
-            breaches=self.breaches,
-            budget_remaining=budget.remaining,
-            burn_rate_fast=budget.fast,
-            burn_rate_slow=budget.slow,
-        )
+        return self.month_status(self.objective.kind, watermark)
 
     def report(self) -> dict[str, Any]:
         """Availability over every month seen, the downtime and each month's value."""
