@@ -17,7 +17,7 @@ about every contribution it counts, at the moment it counts it:
   tracker accounts it.
 
 Summing the observed samples over a span gives the engine's value for that span
-(``tests/unit/test_report_model.py``). Nothing is observed by default: every hook is a
+(``tests/unit/reporting/test_report_model.py``). Nothing is observed by default: every hook is a
 single ``is not None`` test, so an engine without an observer pays nothing else.
 Attach one with :func:`attach` before applying events.
 """

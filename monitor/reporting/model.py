@@ -4,7 +4,7 @@ Every number here is a sum of the samples the engine handed its observer inside
 the period (see :mod:`monitor.domain.observer`), turned into a value with the
 engine's own functions (``windows.ratio_value``, ``Target.met``). Over an input
 that lies inside the period, each objective's value and samples equal the
-engine's ``build_report`` (tested in ``tests/unit/test_report_model.py``).
+engine's ``build_report`` (tested in ``tests/unit/reporting/test_report_model.py``).
 """
 
 from __future__ import annotations

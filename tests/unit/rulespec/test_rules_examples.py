@@ -12,7 +12,7 @@ from monitor.cli import app
 from monitor.domain.agreement import ItemObjective, Target, WindowObjective, Workdays
 from monitor.rulespec.loader import load_agreement, load_rules, load_text
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 RULES = ROOT / "rules"
 BROKEN = ROOT / "tests" / "fixtures" / "broken_rules"
 RULE_FILES = sorted(RULES.glob("*.y*ml"))

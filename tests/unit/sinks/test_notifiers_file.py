@@ -15,7 +15,7 @@ from monitor.sinks.retry import RetryPolicy
 from monitor.sinks.slack import SlackSink
 from monitor.sinks.webhook import WebhookSink
 
-EXAMPLE = Path(__file__).resolve().parents[2] / "notifiers.example.yaml"
+EXAMPLE = Path(__file__).resolve().parents[3] / "notifiers.example.yaml"
 ENV = {
     "SLAMON_PD_LEADS_KEY": "pd-leads-VERY-SECRET",
     "SLAMON_PD_ACCOUNT_KEY": "pd-account-VERY-SECRET",

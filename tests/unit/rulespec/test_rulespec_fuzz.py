@@ -24,7 +24,7 @@ from monitor.domain.engine import Engine
 from monitor.domain.events import Event, parse_event
 from monitor.rulespec.loader import load_rules
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+RULES = Path(__file__).resolve().parents[3] / "rules"
 EXAMPLES = sorted(path.read_text(encoding="utf-8") for path in RULES.glob("*.yaml"))
 
 HOSTILE_SCALARS = [

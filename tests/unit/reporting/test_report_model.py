@@ -19,7 +19,7 @@ from monitor.reporting.run import ReportRun, build_reports
 from monitor.rulespec.loader import load_rules
 from monitor.simulate import simulate, write_jsonl
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+RULES = Path(__file__).resolve().parents[3] / "rules"
 
 
 @pytest.fixture(scope="module")

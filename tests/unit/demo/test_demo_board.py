@@ -18,7 +18,7 @@ from monitor.rulespec.loader import load_rules
 from monitor.views import Column, abbreviate, fit_columns
 from monitor.views import objective_table as replay_objective_table
 
-RULES = Path(__file__).resolve().parents[2] / "rules"
+RULES = Path(__file__).resolve().parents[3] / "rules"
 
 
 def alert(
