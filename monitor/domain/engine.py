@@ -144,8 +144,9 @@ class Engine:
             outcome = Outcome.LATE
         minute = math.floor(ts // 60)
         self._seen.add(event_id)
-        self._changed_minutes.add(minute)
-        self._changed_contracts.add(contract_id)
+        if self.track_changes:
+            self._changed_minutes.add(minute)
+            self._changed_contracts.add(contract_id)
         bucket = self._seen_by_minute.get(minute)
         if bucket is None:
             self._seen_by_minute[minute] = [event_id]
@@ -185,7 +186,8 @@ class Engine:
         for contract_id, contract in self.contracts.items():
             due = contract.due
             if contract.trackers_minute != minute or (due and due[0][0] < watermark):
-                self._changed_contracts.add(contract_id)
+                if self.track_changes:
+                    self._changed_contracts.add(contract_id)
                 contract.advance(watermark, alerts)
                 due = contract.due
             if due and due[0][0] < head:
@@ -230,10 +232,12 @@ class Engine:
         self._next_cleanup_hour = int(watermark // _HOUR) + 1
         horizon = watermark - self.dedup_horizon
         oldest_kept = int(horizon // _HOUR) * 60  # whole hours, as ever
-        for old in [m for m in self._seen_by_minute if m < oldest_kept]:
+        forgotten = [m for m in self._seen_by_minute if m < oldest_kept]
+        for old in forgotten:
             self._seen.difference_update(self._seen_by_minute.pop(old))
-            self._changed_minutes.add(old)
-        self._changed_contracts.update(self.contracts)
+        if self.track_changes:
+            self._changed_minutes.update(forgotten)
+            self._changed_contracts.update(self.contracts)
         for contract in self.contracts.values():
             contract.cleanup(watermark, horizon)
 
