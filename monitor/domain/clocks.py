@@ -23,7 +23,6 @@ Walkers and timings are derived data: they are not part of the engine's snapshot
 from __future__ import annotations
 
 import math
-import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -102,7 +101,6 @@ class Cycle:
     pauses: Sequence[list[float | None]] = ()  # [start, end or None]; a new list per pause
     lapses: Sequence[tuple[float, float]] = ()  # a new tuple per lapse
     timing: Timing | None = None  # cache: a function of start and pauses only, made when needed
-    flag: str = ""  # "<objective id>|<start>", where its emitted effects are remembered
 
     @property
     def finish(self) -> float | None:
@@ -151,36 +149,28 @@ class CycleWalker:
     """
 
     __slots__ = (
-        "allowed_priorities",
         "checked",
         "created",
         "current",
         "cycles",
         "dead",
         "due",
-        "flag_prefix",
         "fresh",
-        "kind",
         "matched",
         "objective",
-        "pause_on",
         "responded",
         "status",
     )
 
     def __init__(self, objective: ItemObjective, *, checked: bool = False) -> None:
         self.objective = objective
-        self.kind = objective.kind
-        self.pause_on = objective.pause_on
-        self.allowed_priorities = objective.match.priority
-        self.flag_prefix = sys.intern(objective.id + "|")  # one string per objective
         self.checked = checked
         self.created = False
         self.matched = False
         self.status = "new"
         self.responded = False
         self.current: Cycle | None = None
-        self.cycles: list[Cycle] = []
+        self.cycles: tuple[Cycle, ...] = ()  # most items have one: a tuple is the smallest
         self.dead = False
         # Kept by the owner: the next instant any cycle needs a look, valid while fresh
         # (fresh means: computed since the cycles last changed).
@@ -189,14 +179,20 @@ class CycleWalker:
 
     def _start(self, ts: float) -> Cycle:
         cycle = Cycle(ts, ts if self.matched else None)
-        cycle.flag = f"{self.flag_prefix}{ts!r}"
-        if self.status in self.pause_on:
+        if self.status in self.objective.pause_on:
             cycle.pauses = [[ts, None]]
-        self.cycles.append(cycle)
+        self.cycles = (*self.cycles, cycle)
         return cycle
 
+    def flag_key(self, cycle: Cycle) -> str:
+        """Where the effects a cycle emitted are remembered: ``"<objective id>|<start>"``.
+
+        Made when needed, not kept: most open items never emit anything.
+        """
+        return f"{self.objective.id}|{cycle.start!r}"
+
     def _applies_at(self, priority: str | None) -> bool:
-        allowed = self.allowed_priorities
+        allowed = self.objective.match.priority
         return allowed is None or priority in allowed
 
     def feed(self, entry: LogEntry) -> bool:
@@ -204,7 +200,7 @@ class CycleWalker:
         if self.dead:
             return False
         ts, _rank, _eid, op, arg = entry
-        kind = self.kind
+        kind = self.objective.kind
         current = self.current
         if op == CREATE:
             if self.created:
@@ -223,7 +219,7 @@ class CycleWalker:
             return True
         if not self.created:
             return False
-        pause_on = self.pause_on
+        pause_on = self.objective.pause_on
         changed = False
         if op == PRIORITY:
             now_matched = self._applies_at(arg)

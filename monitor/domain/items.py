@@ -62,30 +62,42 @@ _CALL_OPS: Final = {
     "call.ended": clocks.END,
 }
 
+_NO_LABELS: Final[dict[str, str]] = {}
+"""Shared by every item created without labels (never mutated: copied where changed)."""
+
 Decided = Callable[[str, float, bool], None]
 """Told of every clock counted as met or missed: (objective id, instant, met)."""
 
 
 @dataclass(slots=True)
 class Item:
-    """One ticket, chat or call: its sorted log, emitted flags per cycle, next due instant."""
+    """One ticket, chat or call: its sorted log, emitted flags per cycle, next due instant.
+
+    ``flags`` is None until a cycle of the item emits something (most open items never
+    do); ``walkers`` are derived from the log, made when first needed and not saved.
+    """
 
     log: list[LogEntry] = field(default_factory=list)
-    flags: dict[str, CycleFlags] = field(default_factory=dict)
+    flags: dict[str, CycleFlags] | None = None
     due: float | None = None
+    walkers: tuple[CycleWalker, ...] | None = None
 
     def to_state(self) -> dict[str, Any]:
+        flags = self.flags or {}
         return {
             "log": self.log,
-            "fx": {key: flags.to_state() for key, flags in self.flags.items()},
+            "fx": {key: cycle_flags.to_state() for key, cycle_flags in flags.items()},
             "due": self.due,
         }
 
     @classmethod
     def from_state(cls, state: dict[str, Any]) -> Item:
+        saved_flags = state["fx"]
         return cls(
             [LogEntry(*entry) for entry in state["log"]],
-            {key: CycleFlags.from_state(saved) for key, saved in state["fx"].items()},
+            {key: CycleFlags.from_state(saved) for key, saved in saved_flags.items()}
+            if saved_flags
+            else None,
             state["due"],
         )
 
@@ -214,7 +226,6 @@ class ItemClocks:
         self.items: dict[str, Item] = {}
         self.due: list[tuple[float, str]] = []  # a heap; entries go stale, items hold the truth
         self.observer: Observer | None = None
-        self._walkers: dict[str, list[CycleWalker]] = {}  # derived from the items' logs
         self._expiry = ItemExpiry()  # derived from the items' logs
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
         self._changes = 0  # counts what may change the tallies, so they can be cached
@@ -252,7 +263,7 @@ class ItemClocks:
                 event["priority"],
                 event["category"],
                 event["queue"],
-                event["attributes"],
+                _labels(event),
             ]
         elif kind == "ticket.status_changed":
             op, arg = clocks.STATUS, event["status"]
@@ -270,7 +281,7 @@ class ItemClocks:
         if not self.objectives[CALL]:
             return []
         op = _CALL_OPS[event["type"]]
-        arg = ["phone", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        arg = ["phone", None, None, event["queue"], _labels(event)] if op == CREATE else None
         entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CALL, event["call_id"], entry, watermark)
 
@@ -279,7 +290,7 @@ class ItemClocks:
         if not self.objectives[CHAT]:
             return []
         op = _CHAT_OPS[event["type"]]
-        arg = ["chat", None, None, event["queue"], event["attributes"]] if op == CREATE else None
+        arg = ["chat", None, None, event["queue"], _labels(event)] if op == CREATE else None
         entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CHAT, event["chat_id"], entry, watermark)
 
@@ -297,19 +308,22 @@ class ItemClocks:
             log.append(entry)
             if len(log) == 1:
                 self._expiry.added(key, entry[0])
-            walkers = self._walkers.get(key)
+            walkers = item.walkers
             if walkers is not None:
-                changed = False
-                for walker in walkers:
-                    if walker.feed(entry):
-                        changed = True
-                if not changed:
-                    # Same cycles as at the item's last refresh, and nothing of theirs was
-                    # due since (the due heap would have woken it): nothing new to decide.
-                    return []
+                if entry.op == clocks.PRIORITY and self._may_add_objectives(kind, walkers, entry):
+                    item.walkers = None  # derived again from the log with the new objective
+                else:
+                    changed = False
+                    for walker in walkers:
+                        if walker.feed(entry):
+                            changed = True
+                    if not changed:
+                        # Same cycles as at the item's last refresh, and nothing of theirs
+                        # was due since (the due heap would have woken it): nothing to decide.
+                        return []
         else:
             clocks.insert_entry(log, entry)
-            self._walkers.pop(key, None)
+            item.walkers = None
         alerts: list[Alert] = []
         self._refresh(key, kind, item, watermark, alerts)
         return alerts
@@ -339,7 +353,6 @@ class ItemClocks:
         retention = watermark - ITEM_RETENTION
         for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
-            self._walkers.pop(key, None)
             if self.track_changes:
                 self.changed.add(key)
 
@@ -362,7 +375,8 @@ class ItemClocks:
         tallies = {oid: ItemTally() for oid in self.stats}
         no_flags = CycleFlags()
         for key, item in self.items.items():
-            for walker in self._walkers_of(key, key.partition(":")[0], item.log, keep=False):
+            stored_flags = item.flags or {}
+            for walker in self._walkers_of(key.partition(":")[0], item, keep=False):
                 if walker.dead:
                     continue
                 tally = tallies[walker.objective.id]
@@ -370,7 +384,7 @@ class ItemClocks:
                     active_from = cycle.active_from
                     if active_from is None or active_from > watermark:
                         continue
-                    flags = item.flags.get(cycle.flag) or no_flags
+                    flags = stored_flags.get(walker.flag_key(cycle)) or no_flags
                     if flags.breached and not flags.resolved:
                         tally.open_breaches += 1
                     elif flags.alerted and not flags.resolved:
@@ -398,7 +412,6 @@ class ItemClocks:
         self._changes += 1
         self.changed.clear()
         self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
-        self._walkers.clear()
         self._expiry.rebuild(self.items)
         self.due[:] = [(entry[0], entry[1]) for entry in state["due"]]  # the same list: shared
         heapq.heapify(self.due)
@@ -427,30 +440,35 @@ class ItemClocks:
 
     # -- deciding ----------------------------------------------------------------
 
-    def _walkers_of(
-        self, key: str, kind: str, log: list[LogEntry], *, keep: bool = True
-    ) -> list[CycleWalker]:
+    def _walkers_of(self, kind: str, item: Item, *, keep: bool = True) -> tuple[CycleWalker, ...]:
         """The item's clock machines per objective, derived from its log once and kept."""
-        walkers = self._walkers.get(key)
+        walkers = item.walkers
         if walkers is None:
+            log = item.log
             checked = log[0].op == clocks.CREATE  # then _eligible checked its attributes
-            walkers = [
+            walkers = tuple(
                 CycleWalker(objective, checked=checked) for objective in self._eligible(kind, log)
-            ]
+            )
             for entry in log:
                 for walker in walkers:
                     walker.feed(entry)
             if keep:
-                self._walkers[key] = walkers
+                item.walkers = walkers
         return walkers
 
     def _eligible(self, kind: str, log: list[LogEntry]) -> list[ItemObjective]:
-        """The objectives an item can ever meet, known once its log starts with its creation."""
+        """The objectives that can apply to an item, known once its log starts with its creation.
+
+        Its fixed attributes (channel, category, queue, labels) must allow the objective,
+        and so must one of the priorities it has had: a clock that never applied decides
+        nothing, so it needs no walker until a priority change makes it apply (see
+        :meth:`_may_add_objectives`).
+        """
         objectives = self.objectives[kind]
         first = log[0]
         if first.op != clocks.CREATE:
             return objectives
-        channel, _priority, category, queue, labels = first.arg
+        channel, priority, category, queue, labels = first.arg
         signature = (kind, channel, category, queue, tuple(labels.items()))
         eligible = self._eligible_by_signature.get(signature)
         if eligible is None:
@@ -459,15 +477,32 @@ class ItemClocks:
             attrs = clocks.Attributes(channel, None, category, queue, labels)
             eligible = [o for o in objectives if not clocks.excluded_for_good(o, attrs)]
             self._eligible_by_signature[signature] = eligible
-        return eligible
+        priorities = {priority}
+        priorities.update(entry.arg for entry in log if entry.op == clocks.PRIORITY)
+        return [
+            o
+            for o in eligible
+            if o.match.priority is None or not o.match.priority.isdisjoint(priorities)
+        ]
+
+    def _may_add_objectives(
+        self, kind: str, walkers: tuple[CycleWalker, ...], entry: LogEntry
+    ) -> bool:
+        """Whether a priority change may make an objective apply that has no walker yet."""
+        priority = entry.arg
+        present = {walker.objective.id for walker in walkers}
+        return any(
+            o.match.priority is not None and priority in o.match.priority and o.id not in present
+            for o in self.objectives[kind]
+        )
 
     def _refresh(
         self, key: str, kind: str, item: Item, watermark: float, alerts: list[Alert]
     ) -> None:
         next_due: float | None = None
-        walkers = self._walkers.get(key)
+        walkers = item.walkers
         if walkers is None:
-            walkers = self._walkers_of(key, kind, item.log)
+            walkers = self._walkers_of(kind, item)
         for walker in walkers:
             walker_due = walker.due
             # A fresh walker has the same cycles as when its due was computed: nothing to
@@ -496,12 +531,11 @@ class ItemClocks:
         objective = walker.objective
         warn_at = self._warn_at[objective.id]
         effects: list[Effect] = []
-        stored_flags = item.flags
         for cycle in walker.cycles:
             if cycle.active_from is None:
                 continue
-            flag_key = cycle.flag
-            flags = stored_flags.get(flag_key)
+            stored_flags = item.flags
+            flags = None if stored_flags is None else stored_flags.get(walker.flag_key(cycle))
             stored = flags is not None
             if flags is None:
                 flags = CycleFlags()
@@ -510,7 +544,9 @@ class ItemClocks:
             due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
             # Keep flags once any is set: every flag but ``warned`` is set with an effect.
             if not stored and (effects or flags.warned):
-                stored_flags[flag_key] = flags
+                if stored_flags is None:
+                    stored_flags = item.flags = {}
+                stored_flags[walker.flag_key(cycle)] = flags
             if effects:
                 for effect in effects:
                     self._effect(kind, key[len(kind) + 1 :], item, objective, cycle, effect, alerts)
@@ -615,6 +651,12 @@ class ItemClocks:
             labels=dict(self._labels),
             extra=extra,
         )
+
+
+def _labels(event: Fields) -> dict[str, str]:
+    """The event's labels; one shared empty dict for the many items that have none."""
+    labels: dict[str, str] = event["attributes"]
+    return labels or _NO_LABELS
 
 
 def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
