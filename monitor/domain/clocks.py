@@ -312,19 +312,37 @@ def applying_from(cycle: Cycle, instant: float) -> float:
     return instant
 
 
-def _resolved_at(
-    cycle: Cycle, timing: Timing, flags: CycleFlags, finish: float | None
-) -> float | None:
-    """When the cycle's alert ends: the first time the clock stops applying after its first
-    alert (at a lapse's start, or at the finish; None: not yet known)."""
-    alerted = [w for w in timing.warnings[: flags.warned] if w is not None]
+def alert_ends(
+    cycle: Cycle, objective: ItemObjective, flags: CycleFlags, warn_at: tuple[float, ...]
+) -> list[float | None]:
+    """When each span of the clock that raised an alert stops applying, in order.
+
+    A span ends at the first lapse that starts after its alert, else at the finish
+    (None: not known yet). Each end is one ``resolved`` alert: a clock that alerts,
+    leaves the objective (resolved), applies again and alerts again is resolved again.
+    """
+    finish = cycle.stop if cycle.stop is not None else cycle.ended
+    if not cycle.lapses:
+        return [finish]
+    timing = cycle_timing(cycle, objective, warn_at)
+    alerted = [
+        w for w in timing.warnings[: flags.warned] if w is not None and applying_from(cycle, w) == w
+    ]
     if flags.breached and timing.deadline is not None:
         alerted.append(applying_from(cycle, timing.deadline))
-    first_alert = min((a for a in alerted if applying_from(cycle, a) == a), default=math.inf)
-    for lapse_start, _lapse_end in cycle.lapses:
-        if lapse_start > first_alert:
-            return lapse_start
-    return finish
+    ends: list[float | None] = []
+    for instant in sorted(alerted):
+        end = next((start for start, _end in cycle.lapses if start > instant), finish)
+        if not ends or end != ends[-1]:
+            ends.append(end)
+    return ends
+
+
+def has_open_alert(
+    cycle: Cycle, objective: ItemObjective, flags: CycleFlags, warn_at: tuple[float, ...]
+) -> bool:
+    """Whether the cycle raised an alert that no ``resolved`` alert has ended yet."""
+    return flags.alerted and flags.resolved < len(alert_ends(cycle, objective, flags, warn_at))
 
 
 def _toggle_pause(cycle: Cycle, ts: float, paused: bool) -> None:
@@ -482,7 +500,7 @@ class CycleFlags:
 
     warned: int = 0  # how many of the warn_at shares have passed
     breached: bool = False
-    resolved: bool = False  # a ``resolved`` alert went out
+    resolved: int = 0  # how many ``resolved`` alerts went out (see alert_ends)
     decided: bool = False  # counted as met or missed
     alerted: bool = False  # an at-risk or breach alert went out
 
@@ -490,7 +508,7 @@ class CycleFlags:
         return [
             self.warned,
             int(self.breached),
-            int(self.resolved),
+            self.resolved,
             int(self.decided),
             int(self.alerted),
         ]
@@ -498,7 +516,7 @@ class CycleFlags:
     @classmethod
     def from_state(cls, state: list[int]) -> CycleFlags:
         warned, breached, resolved, decided, alerted = state
-        return cls(warned, bool(breached), bool(resolved), bool(decided), bool(alerted))
+        return cls(warned, bool(breached), int(resolved), bool(decided), bool(alerted))
 
 
 @dataclass(slots=True)
@@ -553,17 +571,15 @@ def cycle_effects(
             effects.append(Effect("met", stop))
         elif stop < next_due:
             next_due = stop
-    if flags.alerted and not flags.resolved and (finish is not None or cycle.lapses):
-        resolved_at = finish
-        if cycle.lapses:
-            resolved_at = _resolved_at(
-                cycle, cycle_timing(cycle, objective, warn_at), flags, finish
-            )
-        if resolved_at is not None and resolved_at < watermark:
-            flags.resolved = True
-            effects.append(Effect("resolved", resolved_at))
-        elif resolved_at is not None and resolved_at < next_due:
-            next_due = resolved_at
+    if flags.alerted and (finish is not None or cycle.lapses):
+        for end in alert_ends(cycle, objective, flags, warn_at)[flags.resolved :]:
+            if end is None:
+                break
+            if end >= watermark:
+                next_due = min(next_due, end)
+                break
+            flags.resolved += 1
+            effects.append(Effect("resolved", end))
     # A cycle that merely *ended* (its objective stopped applying, e.g. a priority
     # change) is not decided: a later change back re-activates it, so it stays
     # unsettled and is re-evaluated on the item's next event.

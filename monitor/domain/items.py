@@ -385,10 +385,12 @@ class ItemClocks:
                     if active_from is None or active_from > watermark:
                         continue
                     flags = stored_flags.get(walker.flag_key(cycle)) or no_flags
-                    if flags.breached and not flags.resolved:
-                        tally.open_breaches += 1
-                    elif flags.alerted and not flags.resolved:
-                        tally.open_warnings += 1
+                    warn_at = self._warn_at[walker.objective.id]
+                    if clocks.has_open_alert(cycle, walker.objective, flags, warn_at):
+                        if flags.breached:
+                            tally.open_breaches += 1
+                        else:
+                            tally.open_warnings += 1
                     finish = cycle.finish
                     running = finish is None or finish > watermark
                     if running and (
@@ -539,7 +541,7 @@ class ItemClocks:
             stored = flags is not None
             if flags is None:
                 flags = CycleFlags()
-            elif _settled(cycle, flags, watermark):
+            elif _settled(cycle, objective, flags, watermark, warn_at):
                 continue
             due = clocks.cycle_effects(cycle, objective, flags, watermark, warn_at, effects)
             # Keep flags once any is set: every flag but ``warned`` is set with an effect.
@@ -668,14 +670,18 @@ def _comes_before(entry: LogEntry, other: LogEntry) -> bool:
     return entry.event_id < other.event_id
 
 
-def _settled(cycle: Cycle, flags: CycleFlags, watermark: float) -> bool:
+def _settled(
+    cycle: Cycle,
+    objective: ItemObjective,
+    flags: CycleFlags,
+    watermark: float,
+    warn_at: tuple[float, ...],
+) -> bool:
     """Nothing more can happen to this cycle: skip the calendar work."""
     finish = cycle.finish
-    if finish is None or finish >= watermark:
+    if finish is None or finish >= watermark or not flags.decided:
         return False
-    if flags.alerted and not flags.resolved:
-        return False
-    return flags.decided
+    return not clocks.has_open_alert(cycle, objective, flags, warn_at)
 
 
 def _finished_item(item: Item) -> bool:

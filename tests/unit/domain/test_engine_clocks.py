@@ -524,3 +524,28 @@ def test_apply_says_what_became_of_each_event() -> None:
     counters = engine.counters
     assert (counters.duplicates, counters.unknown_contract, counters.late) == (1, 1, 2)
     assert counters.too_late == 1
+
+
+def test_an_alert_raised_after_the_clock_applies_again_is_resolved_too() -> None:
+    """At risk, then out of the objective (resolved), back in, breached, solved: the breach
+    is resolved when the ticket is solved, however far the watermark jumps at a time."""
+    objective = resolution(1, match=Match(priority=frozenset({"high"})), warn_at=(0.5,))
+    events = [
+        created(at("2026-11-20 10:00")),
+        event("ticket.priority_changed", at("2026-11-20 10:40"), ticket_id="T1", priority="low"),
+        event("ticket.priority_changed", at("2026-11-20 10:50"), ticket_id="T1", priority="high"),
+        status(at("2026-11-20 11:30"), "solved"),
+    ]
+    expected = [
+        ("res", "at_risk", "2026-11-20T10:30:00Z"),
+        ("res", "resolved", "2026-11-20T10:40:00Z"),
+        ("res", "breached", "2026-11-20T11:00:00Z"),
+        ("res", "resolved", "2026-11-20T11:30:00Z"),
+    ]
+    step_by_step = Engine([agreement(objective)], lateness=60)
+    assert states(run(step_by_step, events, until=epoch("2026-11-21"))) == expected
+    at_once = Engine([agreement(objective)], lateness=60, auto_advance=False)
+    alerts = run(at_once, events, until=epoch("2026-11-21"))
+    assert sorted(states(alerts), key=lambda state: state[2]) == expected
+    status_now = at_once.objective_status()[0]
+    assert (status_now.status, status_now.breaches) == ("ok", 1)
