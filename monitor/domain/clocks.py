@@ -53,11 +53,21 @@ RANK: Final[Mapping[str, int]] = {
 DONE_STATUSES: Final = frozenset({"solved", "closed"})
 
 
+class Creation(NamedTuple):
+    """What an item's creation says of it (the ``arg`` of its ``CREATE`` log entry)."""
+
+    channel: str | None
+    priority: str | None
+    category: str | None
+    queue: str | None
+    labels: dict[str, str]
+
+
 class LogEntry(NamedTuple):
     """One event in an item's log; a log is sorted by ``(ts, rank, event_id)``.
 
-    ``arg`` is what the operation needs: for ``CREATE`` the item's ``[channel, priority,
-    category, queue, labels]``, for ``STATUS`` and ``PRIORITY`` the new value, else None.
+    ``arg`` is what the operation needs: for ``CREATE`` a :class:`Creation`, for
+    ``STATUS`` and ``PRIORITY`` the new value, else None.
     """
 
     ts: float
@@ -73,6 +83,14 @@ new_entry: Final[Callable[[tuple[float, int, str, str, Any]], LogEntry]] = parti
 """``new_entry((ts, rank, event_id, op, arg))`` is ``LogEntry(ts, rank, event_id, op, arg)``
 without the generated constructor's Python frame: every ticket, chat and call event
 makes one (1 % of a replay's instructions)."""
+
+
+def entry_from_state(saved: Sequence[Any]) -> LogEntry:
+    """A log entry from its saved form (a JSON array; a creation's arg is one too)."""
+    ts, rank, event_id, op, arg = saved
+    if op == CREATE:
+        arg = Creation(*arg)
+    return LogEntry(ts, rank, event_id, op, arg)
 
 
 @dataclass(slots=True)
@@ -128,8 +146,7 @@ def item_attributes(log: list[LogEntry], until: float) -> Attributes | None:
         if ts > until:
             break
         if op == CREATE and attrs is None:
-            channel, priority, category, queue, labels = arg
-            attrs = Attributes(channel, priority, category, queue, dict(labels))
+            attrs = Attributes(arg.channel, arg.priority, arg.category, arg.queue, dict(arg.labels))
         elif op == PRIORITY and attrs is not None:
             attrs.priority = arg
     return attrs
@@ -206,13 +223,13 @@ class CycleWalker:
             if self.created:
                 return False
             self.created = True
-            channel, priority, category, queue, labels = arg
             if not self.checked and excluded_for_good(
-                self.objective, Attributes(channel, priority, category, queue, labels)
+                self.objective,
+                Attributes(arg.channel, arg.priority, arg.category, arg.queue, arg.labels),
             ):
                 self.dead = True
                 return True
-            self.matched = self._applies_at(priority)
+            self.matched = self._applies_at(arg.priority)
             if kind != "next_response":
                 self.current = self._start(ts)
             self.fresh = False

@@ -94,7 +94,7 @@ class Item:
     def from_state(cls, state: dict[str, Any]) -> Item:
         saved_flags = state["fx"]
         return cls(
-            [LogEntry(*entry) for entry in state["log"]],
+            [clocks.entry_from_state(entry) for entry in state["log"]],
             {key: CycleFlags.from_state(saved) for key, saved in saved_flags.items()}
             if saved_flags
             else None,
@@ -258,13 +258,13 @@ class ItemClocks:
         arg: Any = None
         if kind == "ticket.created":
             op = clocks.CREATE
-            arg = [
+            arg = clocks.Creation(
                 event["channel"],
                 event["priority"],
                 event["category"],
                 event["queue"],
                 _labels(event),
-            ]
+            )
         elif kind == "ticket.status_changed":
             op, arg = clocks.STATUS, event["status"]
         elif kind == "ticket.priority_changed":
@@ -281,7 +281,9 @@ class ItemClocks:
         if not self.objectives[CALL]:
             return []
         op = _CALL_OPS[event["type"]]
-        arg = ["phone", None, None, event["queue"], _labels(event)] if op == CREATE else None
+        arg = None
+        if op == CREATE:
+            arg = clocks.Creation("phone", None, None, event["queue"], _labels(event))
         entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CALL, event["call_id"], entry, watermark)
 
@@ -290,7 +292,9 @@ class ItemClocks:
         if not self.objectives[CHAT]:
             return []
         op = _CHAT_OPS[event["type"]]
-        arg = ["chat", None, None, event["queue"], _labels(event)] if op == CREATE else None
+        arg = None
+        if op == CREATE:
+            arg = clocks.Creation("chat", None, None, event["queue"], _labels(event))
         entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
         return self.event(CHAT, event["chat_id"], entry, watermark)
 
@@ -471,7 +475,7 @@ class ItemClocks:
         if first.op != clocks.CREATE:
             return objectives
         channel, priority, category, queue, labels = first.arg
-        signature = (kind, channel, category, queue, tuple(labels.items()))
+        signature = (kind, channel, category, queue, tuple(labels.items()))  # all but priority
         eligible = self._eligible_by_signature.get(signature)
         if eligible is None:
             if len(self._eligible_by_signature) >= _ELIGIBLE_CACHE_SIZE:
