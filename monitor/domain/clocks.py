@@ -23,9 +23,8 @@ Walkers and timings are derived data: they are not part of the engine's snapshot
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from functools import partial
 from typing import Any, Final, NamedTuple
 
 from monitor.domain.agreement import BusinessTime, ItemObjective, Workdays
@@ -75,14 +74,6 @@ class LogEntry(NamedTuple):
     event_id: str
     op: str
     arg: Any = None
-
-
-new_entry: Final[Callable[[tuple[float, int, str, str, Any]], LogEntry]] = partial(
-    tuple.__new__, LogEntry
-)
-"""``new_entry((ts, rank, event_id, op, arg))`` is ``LogEntry(ts, rank, event_id, op, arg)``
-without the generated constructor's Python frame: every ticket, chat and call event
-makes one (1 % of a replay's instructions)."""
 
 
 def entry_from_state(saved: Sequence[Any]) -> LogEntry:

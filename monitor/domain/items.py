@@ -273,7 +273,7 @@ class ItemClocks:
             return []  # a private note answers nobody
         else:
             op = _TICKET_OPS[kind]
-        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
         return self.event(TICKET, event["ticket_id"], entry, watermark)
 
     def apply_call(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -284,7 +284,7 @@ class ItemClocks:
         arg = None
         if op == CREATE:
             arg = clocks.Creation("phone", None, None, event["queue"], _labels(event))
-        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
         return self.event(CALL, event["call_id"], entry, watermark)
 
     def apply_chat(self, event: Fields, ts: float, watermark: float) -> list[Alert]:
@@ -295,7 +295,7 @@ class ItemClocks:
         arg = None
         if op == CREATE:
             arg = clocks.Creation("chat", None, None, event["queue"], _labels(event))
-        entry = clocks.new_entry((ts, clocks.RANK[op], event["event_id"], op, arg))
+        entry = LogEntry(ts, clocks.RANK[op], event["event_id"], op, arg)
         return self.event(CHAT, event["chat_id"], entry, watermark)
 
     def event(self, kind: str, item_id: str, entry: LogEntry, watermark: float) -> list[Alert]:
