@@ -65,7 +65,7 @@ async def _write_and_read(bootstrap: str, records: list[Any]) -> tuple[Any, floa
     from aiokafka import AIOKafkaProducer
 
     from monitor.settings import Settings
-    from monitor.stream.checkpoints import changelog_topic, read_changelog, write_checkpoint
+    from monitor.stream.checkpoints import changelog_topic, read_changelog, send_records
 
     settings = Settings(kafka_brokers=[bootstrap], app_id=f"bench-checkpoint-{os.getpid()}")
     topic = changelog_topic(settings)
@@ -73,7 +73,7 @@ async def _write_and_read(bootstrap: str, records: list[Any]) -> tuple[Any, floa
     await producer.start()
     try:
         started = time.perf_counter()
-        await write_checkpoint(producer, topic, 0, records)
+        await send_records(producer, topic, 0, records)
         await producer.flush()
         write_s = time.perf_counter() - started
     finally:

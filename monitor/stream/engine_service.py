@@ -12,11 +12,11 @@ directly:
   ``on_partitions_revoked`` writes a last checkpoint for the partitions it loses;
 - one loop: ``getmany``, each partition's batch applied and advanced once, outputs
   sent without awaiting each send, idle partitions advanced on a wall-clock timer;
-- a checkpoint (every ``checkpoint_interval_s`` or ``checkpoint_events``; at most
-  one partition's per batch, so their encoding does not stall the loop) writes
-  the state keys changed since the last one and an offsets record; the producer is
-  flushed (every alert sent before it is acknowledged), and only then the group
-  offsets committed to the checkpoint's offsets;
+- a checkpoint (every ``checkpoint_interval_s`` or ``checkpoint_events``; one
+  partition's at a time) writes the state keys changed since the last one in
+  chunks, one chunk per turn of the loop (:class:`CheckpointWrite`), then, once
+  they and every output sent before it are acknowledged, its offsets record; only
+  once that is acknowledged are the group offsets committed to its offsets;
 - a batch that starts past the next expected offset is dropped and its partition
   re-sought (``slamon_offset_gaps_total``); the same start twice is a real hole in
   the log (retention, transaction markers) and is accepted.
@@ -42,9 +42,8 @@ from aiokafka.errors import KafkaError
 
 from monitor.metrics import Metrics
 from monitor.settings import Settings
-from monitor.stream.checkpoints import changelog_topic, read_changelog, write_checkpoint
+from monitor.stream.checkpoints import CheckpointWrite, changelog_topic, read_changelog
 from monitor.stream.processor import Outgoing, Processor, Record
-from monitor.stream.state import PartitionState
 
 __all__ = ["PRODUCER_MAX_REQUEST_SIZE", "EngineService", "engine_group"]
 
@@ -52,6 +51,10 @@ log = structlog.get_logger("slamon.worker")
 
 #: Room for checkpoints and dead letters above the 1 MB default.
 PRODUCER_MAX_REQUEST_SIZE = 4 * 1024 * 1024
+#: A checkpoint chunk of 1,000 state records fits a few batches, not a hundred.
+PRODUCER_BATCH_SIZE = 1024 * 1024
+#: The loop's longest wait for records while a checkpoint is being written.
+WRITING_POLL_MS = 10
 
 OnAssigned = Callable[[set[int], set[int]], None]
 OnCrash = Callable[[BaseException], Awaitable[None]]
@@ -90,6 +93,7 @@ class EngineService(mode.Service):
         self._gap_at: dict[TopicPartition, int] = {}
         self._tps: dict[tuple[str, int], TopicPartition] = {}
         self._loop_task: asyncio.Task[None] | None = None
+        self._write: CheckpointWrite | None = None
         self._frozen = False
         super().__init__(**kwargs)
 
@@ -99,7 +103,11 @@ class EngineService(mode.Service):
         settings = self.settings
         kafka = settings.kafka_client_kwargs()
         self.producer = AIOKafkaProducer(
-            **kafka, linger_ms=5, acks="all", max_request_size=PRODUCER_MAX_REQUEST_SIZE
+            **kafka,
+            linger_ms=5,
+            acks="all",
+            max_request_size=PRODUCER_MAX_REQUEST_SIZE,
+            max_batch_size=PRODUCER_BATCH_SIZE,
         )
         await self.producer.start()
         self.consumer = AIOKafkaConsumer(
@@ -123,7 +131,7 @@ class EngineService(mode.Service):
                 await self._loop_task
         try:
             async with self._lock:
-                await self._checkpoint(self._owned_partitions(), time.time(), force=False)
+                await self._checkpoint_now(self._owned_partitions(), time.time(), force=False)
         except Exception as exc:  # the next owner re-reads from the last good checkpoint
             log.warning("final_checkpoint_failed", error=repr(exc))
         if self.consumer is not None:
@@ -147,25 +155,22 @@ class EngineService(mode.Service):
     async def _run(self) -> None:
         assert self.consumer is not None
         consumer = self.consumer
-        tick_s = self.settings.tick_interval_s
+        tick_ms = int(self.settings.tick_interval_s * 1000)
         max_records = self.settings.max_batch_records
         next_tick = 0.0
         try:
             while True:
-                batches = await consumer.getmany(
-                    timeout_ms=int(tick_s * 1000), max_records=max_records
-                )
+                wait_ms = tick_ms if self._write is None else WRITING_POLL_MS
+                batches = await consumer.getmany(timeout_ms=wait_ms, max_records=max_records)
                 now = time.time()
                 async with self._lock:
                     touched = await self._process(batches, now)
                     if now >= next_tick:
-                        next_tick = now + tick_s
+                        next_tick = now + self.settings.tick_interval_s
                         for partition in self._owned_partitions() - touched:
                             await self._publish(self.processor.tick(partition, now))
                     self._check_sends()
-                    due = self._most_overdue(now)
-                    if due is not None:
-                        await self._checkpoint({due}, now)
+                    await self._checkpoint_step(now)
         except asyncio.CancelledError:
             raise
         except Exception as exc:
@@ -233,7 +238,6 @@ class EngineService(mode.Service):
     # -- checkpoints ----------------------------------------------------------------
 
     def _most_overdue(self, now: float) -> int | None:
-        """One partition per batch: encoding every partition at once would stall the loop."""
         due = [
             (state.last_checkpoint_at, p)
             for p, state in self.processor.states.items()
@@ -241,40 +245,52 @@ class EngineService(mode.Service):
         ]
         return min(due)[1] if due else None
 
-    async def _checkpoint(self, partitions: set[int], now: float, *, force: bool = True) -> None:
-        """Write the partitions' checkpoints, flush everything sent, then commit their offsets."""
+    def _begin(self, partition: int, now: float) -> CheckpointWrite:
+        """Take the partition's checkpoint: the outputs sent so far must land before it."""
+        state = self.processor.states[partition]
+        write = CheckpointWrite(state, self.changelog, self._pending)
+        Processor.checkpointed(state, now)
+        return write
+
+    async def _checkpoint_step(self, now: float) -> None:
+        """One turn's share of checkpointing: start the most overdue partition's
+        checkpoint, or move the one being written on by one chunk."""
         assert self.producer is not None
-        states = [
-            state
+        if self._write is None:
+            due = self._most_overdue(now)
+            if due is None:
+                return
+            self._write = self._begin(due, now)
+        if await self._write.step(self.producer):
+            write, self._write = self._write, None
+            await self._commit([write])
+
+    async def _checkpoint_now(
+        self, partitions: set[int], now: float, *, force: bool = True
+    ) -> None:
+        """Finish the checkpoint being written, then write the partitions' at once (a
+        revoke or a stop) and commit their offsets."""
+        assert self.producer is not None
+        writes = [self._write] if self._write is not None else []
+        self._write = None
+        writes += [
+            self._begin(p, now)
             for p in sorted(partitions)
             if (state := self.processor.states.get(p)) is not None
             and (force or state.events_since_checkpoint)
         ]
-        if not states:
-            return
-        for state in states:
-            records = state.checkpoint_records()
-            try:
-                await write_checkpoint(self.producer, self.changelog, state.partition, records)
-            except BaseException:
-                state.checkpoint_failed(records)
-                raise
-        await self.producer.flush()
-        if self._pending:
-            await asyncio.gather(*self._pending)
-            self._check_sends()
-        for state in states:
-            Processor.checkpointed(state, now)
-        await self._commit(states)
+        for write in writes:
+            await write.finish(self.producer)
+        await self._commit(writes)
 
-    async def _commit(self, states: list[PartitionState]) -> None:
+    async def _commit(self, writes: list[CheckpointWrite]) -> None:
         """Group offsets follow the checkpoints (lag dashboards); failure is not fatal."""
         assert self.consumer is not None
         offsets = {
-            self._tp(topic, state.partition): offset
-            for state in states
-            for topic, offset in state.offsets().items()
-            if self._tp(topic, state.partition) in self.owned
+            tp: offset
+            for write in writes
+            for topic, offset in write.offsets.items()
+            if (tp := self._tp(topic, write.partition)) in self.owned
         }
         if not offsets:
             return
@@ -289,7 +305,7 @@ class EngineService(mode.Service):
         async with self._lock:
             self.on_revoked()
             partitions = {tp.partition for tp in revoked if tp.topic in self.processor.sources}
-            await self._checkpoint(partitions, time.time(), force=False)
+            await self._checkpoint_now(partitions, time.time(), force=False)
             self.owned -= revoked
 
     async def partitions_assigned(self, assigned: set[TopicPartition]) -> None:
@@ -299,6 +315,8 @@ class EngineService(mode.Service):
             processor = self.processor
             sources = [tp for tp in assigned if tp.topic in processor.sources]
             partitions = {tp.partition for tp in sources}
+            if self._write is not None and self._write.partition not in partitions:
+                self._write = None  # another member owns it now: its writes would interleave
             processor.drop(set(processor.states) - partitions)
             new = partitions - set(processor.states)
             changelog = await read_changelog(self.settings, new)

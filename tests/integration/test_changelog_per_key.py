@@ -11,7 +11,7 @@ from aiokafka import AIOKafkaProducer
 from monitor.domain.agreement import BusinessTime, ItemObjective
 from monitor.domain.calendar import BusinessCalendar
 from monitor.settings import Settings
-from monitor.stream.checkpoints import changelog_topic, read_changelog, write_checkpoint
+from monitor.stream.checkpoints import changelog_topic, read_changelog, send_records
 from monitor.stream.embedded_broker import EmbeddedBroker
 from monitor.stream.state import ChangelogRecord, PartitionState
 from tests.support import agreement, event
@@ -36,7 +36,7 @@ async def _write(settings: Settings, *checkpoints: list[ChangelogRecord]) -> Non
     await producer.start()
     try:
         for records in checkpoints:
-            await write_checkpoint(producer, changelog_topic(settings), PARTITION, records)
+            await send_records(producer, changelog_topic(settings), PARTITION, records)
         await producer.flush()
     finally:
         await producer.stop()

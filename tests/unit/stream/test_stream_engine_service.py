@@ -115,3 +115,54 @@ def test_a_failed_restore_crashes_the_worker_instead_of_fetching_without_state()
     listener = _Listener(FailingService())  # type: ignore[arg-type]
     asyncio.run(listener.on_partitions_assigned([TopicPartition(TICKETS, 0)]))
     assert [str(c) for c in crashes] == ["changelog unreadable"]
+
+
+class CommitRecorder(StubConsumer):
+    def __init__(self) -> None:
+        super().__init__()
+        self.commits: list[dict[TopicPartition, int]] = []
+
+    async def commit(self, offsets: dict[TopicPartition, int]) -> None:
+        self.commits.append(dict(offsets))
+
+
+def test_group_offsets_are_committed_only_once_the_offsets_record_is_acknowledged(
+    agreements: list[Agreement],
+) -> None:
+    import asyncio
+
+    from tests.recording_producer import RecordingProducer
+    from tests.support import event
+
+    async def run() -> None:
+        service, _ = service_at(agreements, 5)
+        consumer = CommitRecorder()
+        producer = RecordingProducer()
+        service.consumer = consumer  # type: ignore[assignment]
+        service.producer = producer  # type: ignore[assignment]
+        service.owned = {TopicPartition(TICKETS, 0)}
+        state = service.processor.states[0]
+        state.engine.apply(
+            event(
+                "ticket.created",
+                "2026-11-20T13:00:00Z",
+                contract_id="live",
+                ticket_id="T1",
+                channel="email",
+            )
+        )
+        state.events_since_checkpoint = 1
+        for _ in range(5):
+            await service._checkpoint_step(now=1.0)
+        offsets_key = b"p0/offsets"
+        assert offsets_key not in producer.sent_keys()  # the state records are not acknowledged
+        producer.acknowledge()
+        for _ in range(5):
+            await service._checkpoint_step(now=1.0)
+        assert producer.sent_keys()[-1] == offsets_key
+        assert consumer.commits == []
+        producer.acknowledge()
+        await service._checkpoint_step(now=1.0)
+        assert consumer.commits == [{TopicPartition(TICKETS, 0): 5}]
+
+    asyncio.run(run())
