@@ -49,9 +49,13 @@ log = structlog.get_logger("slamon.worker")
 
 #: A compacted topic keeps the latest record per state key; records are small (one
 #: item or one contract's aggregates), 4 MB leaves room for a contract's contacts.
+#: The compaction lag keeps an hour of history uncompacted: a restore between two
+#: checkpoints reads the records of the last finished one even while a newer one,
+#: whose offsets record has not landed, is being written over the same keys.
 CHECKPOINT_TOPIC_CONFIG: Final = {
     "cleanup.policy": "compact",
     "max.message.bytes": str(4 * 1024 * 1024),
+    "min.compaction.lag.ms": str(3_600_000),
 }
 #: State records handed to the producer per turn of the engine loop.
 CHUNK_RECORDS: Final = 1_000
