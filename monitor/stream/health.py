@@ -1,5 +1,9 @@
 """One small HTTP server: ``/metrics`` (Prometheus), ``/healthz`` and ``/readyz``.
 
+``/metrics?name[]=slamon_events_total&name[]=...`` answers only the samples with
+those names (as Prometheus' own ``/federate`` and client_python's exporter do), so
+a scraper that needs a few figures does not make the worker render every series.
+
 ``/healthz`` answers 200 while the process serves requests and its Faust app
 has not crashed (liveness);
 ``/readyz`` answers 200 only when the worker has its partitions assigned and
@@ -12,6 +16,7 @@ import threading
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import parse_qs
 
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 
@@ -44,14 +49,20 @@ class HealthServer:
             raise RuntimeError("health server is not running")
         return int(self._server.server_address[1])
 
+    def metrics(self, query: str = "") -> bytes:
+        """The exposition text: every metric, or only the ``name[]`` samples asked for."""
+        names = parse_qs(query).get("name[]")
+        registry = self.registry.restricted_registry(names) if names else self.registry
+        return generate_latest(registry)
+
     def start(self) -> HealthServer:
         owner = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_GET(self) -> None:
-                path = self.path.split("?", 1)[0]
+                path, _, query = self.path.partition("?")
                 if path == "/metrics":
-                    self._reply(200, generate_latest(owner.registry), CONTENT_TYPE_LATEST)
+                    self._reply(200, owner.metrics(query), CONTENT_TYPE_LATEST)
                 elif path == "/healthz":
                     alive = owner.alive()
                     self._reply(200 if alive else 503, b"ok\n" if alive else b"crashed\n")

@@ -56,3 +56,24 @@ def test_metrics_are_the_injected_registry(served: tuple[HealthServer, Flags, Me
     status, body = get(server, "/metrics")
     assert status == 200
     assert 'slamon_events_total{type="call.offered"} 3.0' in body
+
+
+def test_metrics_can_be_asked_for_by_name(served: tuple[HealthServer, Flags, Metrics]) -> None:
+    server, _, metrics = served
+    metrics.events.labels("call.offered").inc(3)
+    metrics.events_invalid.labels("bad_json").inc()
+    query = "name[]=slamon_events_total&name[]=slamon_events_invalid_total"
+    status, body = get(server, f"/metrics?{query}")
+    assert status == 200
+    samples = [line for line in body.splitlines() if not line.startswith("#")]
+    assert sorted(samples) == [
+        'slamon_events_invalid_total{reason="bad_json"} 1.0',
+        'slamon_events_total{type="call.offered"} 3.0',
+    ]
+
+
+def test_a_name_no_metric_has_answers_an_empty_exposition(
+    served: tuple[HealthServer, Flags, Metrics],
+) -> None:
+    server, _, _ = served
+    assert get(server, "/metrics?name[]=no_such_metric") == (200, "")
