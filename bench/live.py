@@ -3,7 +3,10 @@
 In one run, on one fresh embedded Tansu broker:
 
 1. preloads the five input topics (``--partitions`` each) with about ``--events``
-   simulated events for the agreements in ``rules/``;
+   simulated events for per-partition copies of the agreements in ``rules/``
+   (``<contract>-p<N>``, whose events all go to partition N): every partition
+   gets the same mix of contracts, so the same load, where keying five contracts
+   by hash would leave some partitions idle;
 2. (a) **raw**: an aiokafka consumer reads every partition from the start and
    ``json.loads`` every value (the baseline), ``--repeat`` times;
 3. (b) **replay**: ``slamon replay``'s engine loop over the same events in file
@@ -11,16 +14,19 @@ In one run, on one fresh embedded Tansu broker:
    worker's ceiling); with ``--faust-repeat N``, also a bare Faust agent that only
    iterates the same topics, in a child process (the old agent path's ceiling);
 4. (c) **worker**: ``slamon run`` as a subprocess processes the preloaded topics to
-   the end (``slamon_events_total`` reaches the count), ``--worker-repeat`` times,
-   with py-spy sampling the last run (where the time goes);
+   the end (``slamon_events_total`` reaches the count, polled every 0.2 s through
+   ``/metrics?name[]=...``), ``--worker-repeat`` times, with py-spy sampling the
+   last run (where the time goes) and the CPU seconds of the process counted;
 5. (d) **latency**: on that last worker, once caught up, new simulated traffic at
    half the measured worker rate with probe chats mixed in; a probe breaches its
    3-minute first-response clock as soon as its partition's watermark passes the
    deadline, so the time from producing the event that moves the watermark there
-   to reading the breach on the alerts topic is one produce→alert latency;
+   to reading the breach on the alerts topic (read in a thread of its own, so the
+   paced producer does not delay the reading) is one produce→alert latency;
 6. (e) the worker's peak RSS (``VmHWM``) after (c) and after (d);
-7. (f) **scaling**: two worker processes in one group on the same preloaded
-   topics, events/s of the pair against (c) (use ``--partitions 8``);
+7. (f) **scaling**: ``--scaling-rounds`` alternated rounds of one worker process,
+   then two in one group, on the same preloaded topics; the median of the pairs'
+   events/s against the median of the single workers' (use ``--partitions 8``);
 8. (g) **deadline delay**: a worker following the wall clock, no events flowing,
    tickets with a 10-second first-response deadline: from each deadline to
    reading its breach on the alerts topic.
@@ -38,11 +44,13 @@ import collections
 import contextlib
 import json
 import os
+import re
 import signal
 import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 import uuid
@@ -50,7 +58,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
+from urllib.parse import urlencode
 
 from rich.console import Console
 from rich.table import Table
@@ -76,6 +85,15 @@ PROBE_DEADLINE_S: Final = 180.0
 LATENESS_S: Final = 60.0
 PROBES_PER_S: Final = 20
 RUN_TIMEOUT_S: Final = 600.0
+POLL_S: Final = 0.2
+#: The samples the bench follows: /metrics?name[]=... renders only these.
+WATCHED: Final = (
+    "slamon_events_total",
+    "slamon_events_invalid_total",
+    "slamon_alerts_total",
+    "slamon_worker_ready",
+)
+COPY_SUFFIX: Final = re.compile(r"-p(\d+)$")
 
 console = Console(soft_wrap=True)
 
@@ -91,6 +109,7 @@ class Args:
     latency_s: float
     profile: bool
     scaling: bool = True
+    scaling_rounds: int = 3
 
 
 @dataclass(slots=True)
@@ -101,6 +120,29 @@ class WorkerRun:
     alerts: float
     peak_rss_mb: float
     events_processed: float
+    #: CPU seconds (user + system) of the worker process over the measured window
+    cpu_s: float = 0.0
+
+
+@dataclass(slots=True)
+class PairRun:
+    events_per_s: float
+    seconds: float
+    #: CPU seconds of each worker process over the measured window
+    cpu_s: list[float] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class Scaling:
+    one_worker_events_per_s: list[float]
+    two_workers_events_per_s: list[float]
+    one_worker_cpu_s: list[float]
+    two_workers_cpu_s: list[list[float]]
+
+    @property
+    def vs_one_worker(self) -> float:
+        one = median(self.one_worker_events_per_s)
+        return median(self.two_workers_events_per_s) / one if one else 0.0
 
 
 @dataclass(slots=True)
@@ -130,8 +172,18 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     parser.add_argument("--latency-s", type=float, default=15.0, help="length of (d) in seconds")
     parser.add_argument("--no-profile", action="store_true", help="skip py-spy")
     parser.add_argument("--no-scaling", action="store_true", help="skip (f)")
+    parser.add_argument(
+        "--scaling-rounds", type=int, default=3, help="rounds of (f): one worker, two (medians)"
+    )
     ns = parser.parse_args(argv)
-    counts = (ns.events, ns.partitions, ns.repeat, ns.worker_repeat, ns.replay_repeat)
+    counts = (
+        ns.events,
+        ns.partitions,
+        ns.repeat,
+        ns.worker_repeat,
+        ns.replay_repeat,
+        ns.scaling_rounds,
+    )
     if min(counts) <= 0 or ns.faust_repeat < 0 or ns.latency_s <= 0:
         parser.error("counts and durations must be positive")
     return Args(
@@ -144,12 +196,37 @@ def parse_args(argv: Sequence[str] | None) -> Args:
         latency_s=ns.latency_s,
         profile=not ns.no_profile,
         scaling=not ns.no_scaling,
+        scaling_rounds=ns.scaling_rounds,
     )
 
 
 # -- input ----------------------------------------------------------------------------
 
-Record = tuple[str, bytes, bytes]  # topic, key, value
+
+class Record(NamedTuple):
+    topic: str
+    partition: int
+    key: bytes
+    value: bytes
+
+
+def copy_rules(source: Path, target: Path, partitions: int) -> Path:
+    """One copy of every agreement per partition, ``<contract>-p<N>``, in ``target``."""
+    target.mkdir(parents=True, exist_ok=True)
+    for path in sorted(source.glob("*.yaml")):
+        text = path.read_text(encoding="utf-8")
+        for number in range(partitions):
+            copy = re.sub(r"(?m)^contract:\s*(\S+)", rf"contract: \g<1>-p{number}", text, count=1)
+            (target / f"{path.stem}-p{number}.yaml").write_text(copy, encoding="utf-8")
+    return target
+
+
+def copy_partition(contract_id: str) -> int:
+    """The partition of a per-partition copy's events: N of ``<contract>-p<N>``."""
+    match = COPY_SUFFIX.search(contract_id)
+    if match is None:
+        raise ValueError(f"{contract_id!r} is not a per-partition copy")
+    return int(match.group(1))
 
 
 def encode(events: Iterator[dict[str, Any]], topics: Topics) -> list[Record]:
@@ -157,7 +234,8 @@ def encode(events: Iterator[dict[str, Any]], topics: Topics) -> list[Record]:
     records = []
     for event in events:
         topic, key = event_route(event, topics)
-        records.append((topic, key, dump(event).encode()))
+        partition = copy_partition(str(event["contract_id"]))
+        records.append(Record(topic, partition, key, dump(event).encode()))
     return records
 
 
@@ -174,8 +252,8 @@ async def produce(settings: Settings, records: Sequence[Record]) -> float:
     began = time.perf_counter()
     try:
         pending = []
-        for topic, key, value in records:
-            pending.append(await producer.send(topic, value=value, key=key))
+        for topic, partition, key, value in records:
+            pending.append(await producer.send(topic, value=value, key=key, partition=partition))
             if len(pending) >= 10_000:
                 await asyncio.gather(*pending)
                 pending.clear()
@@ -260,12 +338,16 @@ def bare_faust(settings: Settings, count: int) -> float:
 # -- (c), (d), (e) the worker -----------------------------------------------------------
 
 
+def metrics_url(port: int, names: Sequence[str] = WATCHED) -> str:
+    return f"http://127.0.0.1:{port}/metrics?" + urlencode([("name[]", n) for n in names])
+
+
 def scrape(port: int) -> dict[str, float]:
-    """Sums per metric name (labels summed over) from the worker's /metrics."""
+    """Sums per sample name (labels summed over) of the watched samples."""
     from prometheus_client.parser import text_string_to_metric_families
 
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as response:
+        with urllib.request.urlopen(metrics_url(port), timeout=2) as response:
             text = response.read().decode()
     except OSError:
         return {}
@@ -274,6 +356,14 @@ def scrape(port: int) -> dict[str, float]:
         for sample in family.samples:
             totals[sample.name] += sample.value
     return totals
+
+
+def cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of a running process so far (0 once it is gone)."""
+    with contextlib.suppress(OSError, TypeError, ValueError, IndexError):
+        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return 0.0
 
 
 def peak_rss_mb(pid: int | None) -> float:
@@ -308,14 +398,16 @@ def py_spy(pid: int | None, out: Path, enabled: bool) -> Iterator[None]:
             spy.wait()
 
 
-def worker_env(settings: Settings, topics: Topics, port: int, state: Path) -> dict[str, str]:
+def worker_env(
+    settings: Settings, topics: Topics, port: int, state: Path, rules: Path
+) -> dict[str, str]:
     env = {
         "SLAMON_KAFKA_BROKERS": settings.bootstrap_servers,
         "SLAMON_APP_ID": f"bench-worker-{uuid.uuid4().hex[:8]}",
         "SLAMON_SESSION_TIMEOUT_MS": str(SESSION_TIMEOUT_MS),
         "SLAMON_PARTITIONS": str(settings.partitions),
         "SLAMON_METRICS_PORT": str(port),
-        "SLAMON_RULES_DIR": str(RULES),
+        "SLAMON_RULES_DIR": str(rules),
         "SLAMON_STATE_DIR": str(state),
         "SLAMON_LOG_FORMAT": "json",
         # event time comes from the traffic only: no jump to the wall clock when idle
@@ -336,25 +428,18 @@ def wait_for(port: int, worker: WorkerProcess, until: Any, timeout_s: float) -> 
         metrics = scrape(port)
         if metrics and until(metrics):
             return metrics
-        time.sleep(0.5)  # a scrape costs the worker CPU: not too often
+        time.sleep(POLL_S)  # cheap: only the watched samples are rendered
     raise RuntimeError(f"worker did not get there in {timeout_s:.0f}s:\n{worker.log_tail()}")
 
 
 def wait_idle(pid: int | None, *, below: float = 0.2, timeout_s: float = 60.0) -> None:
     """Wait until the process uses less than ``below`` of a core over half a second."""
-    ticks = os.sysconf("SC_CLK_TCK")
-
-    def cpu_s() -> float:
-        fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
-        return (int(fields[11]) + int(fields[12])) / ticks  # utime + stime
-
     deadline = time.monotonic() + timeout_s
-    with contextlib.suppress(OSError):
-        while time.monotonic() < deadline:
-            before = cpu_s()
-            time.sleep(0.5)
-            if (cpu_s() - before) / 0.5 < below:
-                return
+    while time.monotonic() < deadline:
+        before = cpu_seconds(pid)
+        time.sleep(0.5)
+        if (cpu_seconds(pid) - before) / 0.5 < below:
+            return
 
 
 def processed(metrics: dict[str, float]) -> float:
@@ -367,24 +452,27 @@ def measure_worker(
     agreements: Sequence[Agreement],
     count: int,
     scratch: Path,
+    rules: Path,
     *,
-    latency_s: float | None,
-    latency_start: datetime,
-    profile: Path | None,
+    latency_s: float | None = None,
+    latency_start: datetime = PRELOAD_START,
+    profile: Path | None = None,
 ) -> tuple[WorkerRun, Latency | None]:
     tag = uuid.uuid4().hex[:8]
     topics = run_topics(tag, settings.topics)
     broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
     port = free_port()
-    env = worker_env(settings, topics, port, scratch / f"state-{tag}")
+    env = worker_env(settings, topics, port, scratch / f"state-{tag}", rules)
     with WorkerProcess(env, scratch / f"worker-{tag}.log") as worker:
         began = time.monotonic()
         wait_for(port, worker, lambda m: processed(m) > 0, RUN_TIMEOUT_S)
         first = time.perf_counter()
+        cpu_before = cpu_seconds(worker.pid)
         with py_spy(worker.pid, profile or scratch / "unused", profile is not None):
             start_count = processed(scrape(port))
             metrics = wait_for(port, worker, lambda m: processed(m) >= count, RUN_TIMEOUT_S)
             seconds = time.perf_counter() - first
+            cpu_s = cpu_seconds(worker.pid) - cpu_before
         time.sleep(1.0)  # the catch-up flush: alerts held while lagging
         metrics = scrape(port) or metrics
         run = WorkerRun(
@@ -394,6 +482,7 @@ def measure_worker(
             alerts=metrics.get("slamon_alerts_total", 0.0),
             peak_rss_mb=peak_rss_mb(worker.pid),
             events_processed=processed(metrics),
+            cpu_s=cpu_s,
         )
         latency = None
         if latency_s is not None:
@@ -408,18 +497,19 @@ def measure_worker(
     return run, latency
 
 
-def measure_pair(broker: EmbeddedBroker, settings: Settings, count: int, scratch: Path) -> float:
-    """(f) Events/s of two workers in one group over the preloaded topics."""
+def measure_pair(
+    broker: EmbeddedBroker, settings: Settings, count: int, scratch: Path, rules: Path
+) -> PairRun:
+    """Events/s of two workers in one group over the preloaded topics."""
     tag = uuid.uuid4().hex[:8]
     topics = run_topics(tag, settings.topics)
     broker.create_topics([topics.alerts, topics.deadletter, topics.rekey], settings.partitions)
     ports = [free_port(), free_port()]
-    env = worker_env(settings, topics, ports[0], scratch / f"state-{tag}")
-    group = {"SLAMON_APP_ID": env["SLAMON_APP_ID"]}
+    env = worker_env(settings, topics, ports[0], scratch / f"state-{tag}", rules)
     with (
         WorkerProcess(env, scratch / f"pair-a-{tag}.log") as a,
         WorkerProcess(
-            {**env, **group, "SLAMON_METRICS_PORT": str(ports[1])}, scratch / f"pair-b-{tag}.log"
+            {**env, "SLAMON_METRICS_PORT": str(ports[1])}, scratch / f"pair-b-{tag}.log"
         ) as b,
     ):
 
@@ -432,14 +522,47 @@ def measure_pair(broker: EmbeddedBroker, settings: Settings, count: int, scratch
                 raise RuntimeError(f"a worker of the pair exited:\n{a.log_tail()}{b.log_tail()}")
             if time.monotonic() > deadline:
                 raise RuntimeError("the pair did not start")
-            time.sleep(0.2)
+            time.sleep(POLL_S)
         first = time.perf_counter()
+        cpu_before = [cpu_seconds(a.pid), cpu_seconds(b.pid)]
         start_count = total()
         while (done := total()) < count:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"the pair processed {done:.0f} of {count}")
-            time.sleep(0.5)
-        return (count - start_count) / (time.perf_counter() - first)
+            time.sleep(POLL_S)
+        seconds = time.perf_counter() - first
+        cpu_after = [cpu_seconds(a.pid), cpu_seconds(b.pid)]
+        return PairRun(
+            events_per_s=(count - start_count) / seconds,
+            seconds=seconds,
+            cpu_s=[after - before for before, after in zip(cpu_before, cpu_after, strict=True)],
+        )
+
+
+def measure_scaling(
+    broker: EmbeddedBroker,
+    settings: Settings,
+    agreements: Sequence[Agreement],
+    count: int,
+    scratch: Path,
+    rules: Path,
+    rounds: int,
+) -> Scaling:
+    """(f) One worker, then two, ``rounds`` times: a burst of load from elsewhere on
+    the machine hits both alike."""
+    scaling = Scaling([], [], [], [])
+    for index in range(rounds):
+        one, _ = measure_worker(broker, settings, agreements, count, scratch, rules)
+        pair = measure_pair(broker, settings, count, scratch, rules)
+        scaling.one_worker_events_per_s.append(one.events_per_s)
+        scaling.one_worker_cpu_s.append(one.cpu_s)
+        scaling.two_workers_events_per_s.append(pair.events_per_s)
+        scaling.two_workers_cpu_s.append(pair.cpu_s)
+        console.print(
+            f"(f) round {index + 1}: one worker {one.events_per_s:,.0f} events/s, "
+            f"two {pair.events_per_s:,.0f} events/s"
+        )
+    return scaling
 
 
 DEADLINE_RULES: Final = """\
@@ -460,10 +583,9 @@ def measure_deadline_delay(settings: Settings, scratch: Path, tickets: int = 5) 
     rules.mkdir()
     (rules / "bench-deadline.yaml").write_text(DEADLINE_RULES)
     port = free_port()
-    env = worker_env(settings, topics, port, scratch / f"state-{tag}")
+    env = worker_env(settings, topics, port, scratch / f"state-{tag}", rules)
     env.update(
         {
-            "SLAMON_RULES_DIR": str(rules),
             "SLAMON_FOLLOW_WALL_CLOCK": "true",
             "SLAMON_LATENESS_S": "1",
         }
@@ -556,11 +678,75 @@ def latency_records(
                 "event_id": probe_id,
                 "type": "chat.started",
                 "ts": event["ts"],
-                "contract_id": PROBE_CONTRACT,
+                "contract_id": f"{PROBE_CONTRACT}-p{copy_partition(event['contract_id'])}",
                 "chat_id": probe_id,
             }
             out.append((encode(iter([probe]), topics)[0], probe_id, ts))
     return out
+
+
+class AlertReader:
+    """Reads the alerts topic from its end in a thread of its own (its own event loop),
+    noting when each probe's breach was read: on the producer's loop the reading
+    would wait behind the paced sends."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.breached: dict[str, float] = {}
+        self._ready = threading.Event()
+        self._stop = threading.Event()
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="bench-alerts", daemon=True)
+
+    def __enter__(self) -> AlertReader:
+        self._thread.start()
+        if not self._ready.wait(60) or self._error is not None:
+            raise RuntimeError(f"the alerts reader did not start: {self._error!r}")
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(30)
+
+    def _run(self) -> None:
+        try:
+            asyncio.run(self._read())
+        except BaseException as exc:  # reported by __enter__, or as missing samples
+            self._error = exc
+            self._ready.set()
+
+    async def _read(self) -> None:
+        from aiokafka import AIOKafkaConsumer, TopicPartition
+
+        topic = self.settings.topics.alerts
+        consumer = AIOKafkaConsumer(
+            **self.settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
+        )
+        await consumer.start()
+        try:
+            await consumer.topics()
+            partitions = [
+                TopicPartition(topic, number)
+                for number in sorted(consumer.partitions_for_topic(topic) or ())
+            ]
+            consumer.assign(partitions)
+            await consumer.seek_to_end(*partitions)
+            for tp in partitions:
+                await consumer.position(tp)  # resolve the end now, before any probe is sent
+            self._ready.set()
+            while not self._stop.is_set():
+                batches = await consumer.getmany(timeout_ms=100)
+                now = time.perf_counter()
+                for records in batches.values():
+                    for record in records:
+                        self._note(json.loads(record.value), now)
+        finally:
+            await consumer.stop()
+
+    def _note(self, alert: dict[str, Any], now: float) -> None:
+        subject = alert.get("subject", {}).get("id", "")
+        if alert.get("state") == "breached" and subject.startswith("probe-"):
+            self.breached.setdefault(subject, now)
 
 
 async def measure_latency(
@@ -570,56 +756,29 @@ async def measure_latency(
     rate: float,
     seconds: float,
 ) -> Latency:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka import AIOKafkaProducer
 
     plan = latency_records(agreements, start, rate, seconds, settings.topics)
-    consumer = AIOKafkaConsumer(
-        **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
-    )
-    await consumer.start()
-    await consumer.topics()
-    alert_partitions = [
-        TopicPartition(settings.topics.alerts, number)
-        for number in sorted(consumer.partitions_for_topic(settings.topics.alerts) or ())
-    ]
-    consumer.assign(alert_partitions)
-    await consumer.seek_to_end(*alert_partitions)
-    breached: dict[str, float] = {}
-
-    async def read_alerts() -> None:
-        while True:
-            batches = await consumer.getmany(timeout_ms=100)
-            now = time.perf_counter()
-            for records in batches.values():
-                for record in records:
-                    alert = json.loads(record.value)
-                    subject = alert.get("subject", {}).get("id", "")
-                    if alert.get("state") == "breached" and subject.startswith("probe-"):
-                        breached.setdefault(subject, now)
-
-    reader = asyncio.create_task(read_alerts())
     producer = AIOKafkaProducer(**settings.kafka_client_kwargs(), acks="all", linger_ms=1)
-    await producer.start()
     sent: list[tuple[str | None, float, float, Any]] = []  # probe, ts, sent at, future
-    began = time.perf_counter()
-    try:
-        for index, ((topic, key, value), probe, ts) in enumerate(plan):
-            due = began + index / rate
-            delay = due - time.perf_counter()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            future = await producer.send(topic, value=value, key=key)
-            sent.append((probe, ts, time.perf_counter(), future))
-        await producer.flush()
-        elapsed = time.perf_counter() - began
-        metadata = [await future for *_, future in sent]
-        await asyncio.sleep(3.0)  # the last breaches
-    finally:
-        reader.cancel()
-        await asyncio.gather(reader, return_exceptions=True)
-        await producer.stop()
-        await consumer.stop()
-    samples = probe_latencies(sent, metadata, breached)
+    with AlertReader(settings) as reader:
+        await producer.start()
+        began = time.perf_counter()
+        try:
+            for index, ((topic, partition, key, value), probe, ts) in enumerate(plan):
+                due = began + index / rate
+                delay = due - time.perf_counter()
+                if delay > 0:
+                    await asyncio.sleep(delay)
+                future = await producer.send(topic, value=value, key=key, partition=partition)
+                sent.append((probe, ts, time.perf_counter(), future))
+            await producer.flush()
+            elapsed = time.perf_counter() - began
+            metadata = [await future for *_, future in sent]
+            await asyncio.sleep(3.0)  # the last breaches
+        finally:
+            await producer.stop()
+    samples = probe_latencies(sent, metadata, reader.breached)
     return Latency(
         target_rate=rate,
         achieved_rate=len(plan) / elapsed,
@@ -700,6 +859,7 @@ def report(result: dict[str, Any]) -> None:
             f"over {latency['measured']} of {latency['probes']} probes"
         )
     worker = result["worker"]
+    console.print(f"(c) worker CPU over the measured runs: {worker['cpu_s']} s")
     console.print(
         f"(e) worker peak RSS {worker['peak_rss_mb']:.0f} MB after (c)"
         + (f", {latency['peak_rss_mb']:.0f} MB after (d)" if latency else "")
@@ -708,8 +868,9 @@ def report(result: dict[str, Any]) -> None:
     pair = result.get("two_workers")
     if pair:
         console.print(
-            f"(f) two workers: {pair['events_per_s']:,.0f} events/s, "
-            f"{pair['vs_one_worker']:.2f} × one worker"
+            f"(f) two workers: {pair['events_per_s']:,.0f} events/s (median of "
+            f"{len(pair['runs_events_per_s'])}), one worker {pair['one_worker_events_per_s']:,.0f}"
+            f" in the same rounds: {pair['vs_one_worker']:.2f} × one worker"
         )
     delays = result["deadline_delay_s"]
     if delays["samples"]:
@@ -727,15 +888,24 @@ def report(result: dict[str, Any]) -> None:
             console.print(f"  {name:<42} {share * 100:5.1f} %")
 
 
+def scaling_result(scaling: Scaling) -> dict[str, Any]:
+    return {
+        "events_per_s": median(scaling.two_workers_events_per_s),
+        "one_worker_events_per_s": median(scaling.one_worker_events_per_s),
+        "vs_one_worker": scaling.vs_one_worker,
+        "runs_events_per_s": scaling.two_workers_events_per_s,
+        "one_worker_runs_events_per_s": scaling.one_worker_events_per_s,
+        "cpu_s": scaling.two_workers_cpu_s,
+        "one_worker_cpu_s": scaling.one_worker_cpu_s,
+    }
+
+
 def _ms(value: float | None) -> str:
     return "-" if value is None else f"{value:.0f} ms"
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
-    agreements, problems = load_rules([RULES])
-    if problems or not agreements:
-        raise SystemExit(f"rules problems: {problems}")
     tag = uuid.uuid4().hex[:6]
     inputs = Topics(**{name: f"bench-{tag}.{name}" for name in Topics.model_fields})
     with (
@@ -743,19 +913,23 @@ def main(argv: Sequence[str] | None = None) -> None:
         EmbeddedBroker() as broker,
     ):
         scratch = Path(scratch_dir)
+        rules = copy_rules(RULES, scratch / "rules", args.partitions)
+        agreements, problems = load_rules([rules])
+        if problems or not agreements:
+            raise SystemExit(f"rules problems in the per-partition copies: {problems}")
         settings = Settings(
             kafka_brokers=[broker.bootstrap_servers], topics=inputs, partitions=args.partitions
         )
         broker.create_topics(inputs.inputs(), args.partitions)
         console.print(f"simulating {args.events:,} events for {len(agreements)} agreements")
         records = preload_records(agreements, args.events, inputs)
-        last_ts = json.loads(records[-1][2])["ts"].replace("Z", "+00:00")
+        last_ts = json.loads(records[-1].value)["ts"].replace("Z", "+00:00")
         latency_start = datetime.fromisoformat(last_ts).replace(second=0, microsecond=0)
         latency_start += timedelta(minutes=1)
         produce_rate = asyncio.run(produce(settings, records))
         console.print(f"preloaded {len(records):,} events at {produce_rate:,.0f}/s")
         count = len(records)
-        values = [value for _, _, value in records]
+        values = [record.value for record in records]
         del records
         replayed = [replay_rate(agreements, values) for _ in range(args.replay_repeat)]
         console.print(f"(b) replay: {[round(r) for r in replayed]}")
@@ -771,7 +945,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         for index in range(args.worker_repeat):
             last = index == args.worker_repeat - 1
             run, measured = measure_worker(
-                broker, settings, agreements, count, scratch,
+                broker, settings, agreements, count, scratch, rules,
                 latency_s=args.latency_s if last else None,
                 latency_start=latency_start,
                 profile=profile_path if last else None,
@@ -779,9 +953,13 @@ def main(argv: Sequence[str] | None = None) -> None:
             runs.append(run)
             latency = measured or latency
             console.print(f"(c) worker run {index + 1}: {run.events_per_s:,.0f} events/s")
-        pair = measure_pair(broker, settings, count, scratch) if args.scaling else None
-        if pair is not None:
-            console.print(f"(f) two workers: {pair:,.0f} events/s")
+        scaling = (
+            measure_scaling(
+                broker, settings, agreements, count, scratch, rules, args.scaling_rounds
+            )
+            if args.scaling
+            else None
+        )
         delays = measure_deadline_delay(settings, scratch)
         console.print(f"(g) deadline delays: {[round(d, 2) for d in delays]} s")
         profile = (
@@ -790,7 +968,7 @@ def main(argv: Sequence[str] | None = None) -> None:
             else None
         )
     write_results(
-        args, count, produce_rate, raw, replayed, bare, runs, latency, profile, pair, delays
+        args, count, produce_rate, raw, replayed, bare, runs, latency, profile, scaling, delays
     )
 
 
@@ -804,7 +982,7 @@ def write_results(
     runs: list[WorkerRun],
     latency: Latency | None,
     profile: ProfileSummary | None,
-    pair: float | None,
+    scaling: Scaling | None,
     delays: list[float],
 ) -> None:
     raw_median = median(raw)
@@ -833,13 +1011,12 @@ def write_results(
             "ratio_vs_replay": worker_median / median(replayed),
             "ratio_vs_bare_faust": worker_median / median(bare) if bare else None,
             "alerts": runs[-1].alerts,
+            "cpu_s": [round(run.cpu_s, 2) for run in runs],
             "peak_rss_mb": max(run.peak_rss_mb for run in runs),
             "runs": [asdict(run) for run in runs],
         },
         "latency": asdict(latency) if latency else None,
-        "two_workers": (
-            {"events_per_s": pair, "vs_one_worker": pair / worker_median} if pair else None
-        ),
+        "two_workers": scaling_result(scaling) if scaling else None,
         "deadline_delay_s": {
             "samples": delays,
             "max": max(delays) if delays else None,

@@ -1,13 +1,31 @@
-"""bench.live's pure parts: the py-spy breakdown and the probe latency attribution."""
+"""bench.live's pure parts: the py-spy breakdown, the probe latency attribution, the
+per-partition agreement copies and the scaling medians."""
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 from types import SimpleNamespace
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 
-from bench.live import PROBE_DEADLINE_S, percentile, probe_latencies
+from bench.live import (
+    PROBE_DEADLINE_S,
+    RULES,
+    WATCHED,
+    Scaling,
+    copy_partition,
+    copy_rules,
+    encode,
+    metrics_url,
+    percentile,
+    preload_records,
+    probe_latencies,
+)
 from bench.live_profile import summarize_raw
+from monitor.rulespec.loader import load_rules
+from monitor.settings import Topics
 
 ROOT = "run (asyncio/runners.py:118)"
 HANDLE = "handle (monitor/stream/processor.py:90)"
@@ -62,3 +80,40 @@ def test_percentiles_of_few_samples() -> None:
     assert percentile([], 50) is None
     assert percentile([7.0], 99) == 7.0
     assert percentile([float(n) for n in range(1, 102)], 50) == pytest.approx(51.0)
+
+
+def test_every_partition_gets_a_copy_of_every_agreement(tmp_path: Path) -> None:
+    originals, _ = load_rules([RULES])
+    copies, problems = load_rules([copy_rules(RULES, tmp_path, 3)])
+    assert not problems
+    ids = sorted(a.contract_id for a in copies)
+    assert ids == sorted(f"{a.contract_id}-p{n}" for a in originals for n in range(3))
+    assert Counter(copy_partition(i) for i in ids) == {n: len(originals) for n in range(3)}
+
+
+def test_a_copy_s_events_go_to_its_partition_whatever_their_key() -> None:
+    topics = Topics()
+    event = {"event_id": "e1", "type": "chat.started", "ts": "2026-11-02T00:00:00Z"}
+    records = encode(iter([event | {"contract_id": "acme-p5"}]), topics)
+    assert [(r.topic, r.partition, r.key) for r in records] == [(topics.chats, 5, b"acme-p5")]
+    with pytest.raises(ValueError, match="not a per-partition copy"):
+        copy_partition("acme")
+
+
+def test_preloaded_events_spread_evenly_over_the_partitions(tmp_path: Path) -> None:
+    copies, _ = load_rules([copy_rules(RULES, tmp_path, 4)])
+    records = preload_records(copies, 8_000, Topics())
+    per_partition = Counter(record.partition for record in records)
+    assert set(per_partition) == {0, 1, 2, 3}
+    assert max(per_partition.values()) < 1.2 * min(per_partition.values())
+
+
+def test_polls_ask_the_worker_for_the_watched_samples_only() -> None:
+    url = urlsplit(metrics_url(9108))
+    assert (url.netloc, url.path) == ("127.0.0.1:9108", "/metrics")
+    assert parse_qs(url.query) == {"name[]": list(WATCHED)}
+
+
+def test_scaling_compares_the_medians_of_alternated_rounds() -> None:
+    scaling = Scaling([100.0, 50.0, 110.0], [150.0, 160.0, 20.0], [1.0] * 3, [[1.0, 1.0]] * 3)
+    assert scaling.vs_one_worker == pytest.approx(150.0 / 100.0)
