@@ -31,7 +31,7 @@ from monitor.domain.monthly import MonthlyTrackers
 from monitor.domain.observer import Observer
 from monitor.domain.periods import AvailabilityTracker, ComplianceTracker
 from monitor.domain.status import ObjectiveStatus
-from monitor.domain.windows import WindowTracker, survey_contribution
+from monitor.domain.windows import WindowClock, WindowTracker, survey_contribution
 
 Handler = Callable[[Fields, float, float], list[Alert]]
 
@@ -53,6 +53,7 @@ class ContractRuntime:
         self.contract_id = agreement.contract_id
         labels = dict(agreement.labels)
         self.windows: dict[str, WindowTracker] = {}
+        self.window_clock = WindowClock()
         self.calls = Contacts([], [])
         self.chats = Contacts([], [])
         self.survey_windows: list[ContactCounter] = []
@@ -93,7 +94,7 @@ class ContractRuntime:
         self.earliest = math.inf
 
     def _add_window(self, objective: WindowObjective, labels: dict[str, str]) -> WindowTracker:
-        tracker = WindowTracker(self.contract_id, objective, labels)
+        tracker = WindowTracker(self.contract_id, objective, labels, self.window_clock)
         self.windows[objective.id] = tracker
         self._feed(tracker)
         return tracker
@@ -225,9 +226,9 @@ class ContractRuntime:
         minute = math.floor(watermark // 60)
         if minute == self.trackers_minute:
             return  # trackers were brought to this minute and no start moved since
+        self.window_clock.minute = minute
         for tracker in self.window_list:
-            boundary = tracker.next_boundary
-            if boundary is None or boundary <= minute:
+            if tracker.wake <= minute:
                 tracker.advance(watermark, alerts)
         self.monthly.advance(watermark, minute, alerts)
         self.trackers_minute = minute
