@@ -103,7 +103,11 @@ class ContractRuntime:
         self, objective: WindowObjective, labels: dict[str, str]
     ) -> ContactMonthTracker:
         tracker = ContactMonthTracker(
-            self.contract_id, objective, self.agreement.timezone, labels, self.monthly.settle
+            self.contract_id,
+            objective,
+            self.agreement.timezone,
+            labels,
+            self.monthly.settle_tracker,
         )
         self.monthly.add_contacts(tracker)
         self._feed(tracker)
