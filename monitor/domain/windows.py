@@ -265,7 +265,12 @@ class WindowTracker:
                 boundary = min(last, self._next_change(boundary, held))
         self._dirty = dirty
         self.next_boundary = boundary
-        if dirty or span > STEP_EVERY_MINUTE:
+        if (
+            dirty
+            or span > STEP_EVERY_MINUTE
+            or boundary - 1 in buckets  # a bucket enters at the next boundary
+            or boundary - 1 - span in buckets  # or leaves there
+        ):
             self.wake = boundary
         else:
             self.wake = self._next_change(boundary, sorted(buckets) if held is None else held)
