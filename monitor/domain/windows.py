@@ -203,7 +203,8 @@ class WindowTracker:
             window_sum.num += num
             window_sum.den += den
             self._dirty = True
-            self.wake = boundary
+            if boundary < self.wake:
+                self.wake = boundary  # evaluated at the next boundary
         elif index < self.wake - 1:
             self.wake = index + 1  # the boundary at which its bucket enters
         return True
