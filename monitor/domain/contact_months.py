@@ -28,7 +28,7 @@ from collections.abc import Callable
 from typing import Any, Final, Protocol
 
 from monitor.domain.agreement import Match, WindowObjective
-from monitor.domain.periods import MINUTE, ComplianceTracker
+from monitor.domain.periods import MINUTE, ComplianceTracker, PeriodTracker
 from monitor.domain.status import ObjectiveStatus, report_entry
 from monitor.domain.windows import Contribution
 
@@ -49,7 +49,7 @@ class ContactCounter(Protocol):
     def add(self, ts: float, contribution: Contribution) -> bool: ...
 
 
-def _no_settling() -> None:
+def _no_settling(tracker: PeriodTracker) -> None:
     return None
 
 
@@ -64,7 +64,7 @@ class ContactMonthTracker(ComplianceTracker):
         objective: WindowObjective,
         timezone: str,
         labels: dict[str, str],
-        settle: Callable[[], None] = _no_settling,
+        settle: Callable[[PeriodTracker], None] = _no_settling,
     ) -> None:
         super().__init__(contract_id, objective, timezone, labels, objective.min_volume)
         self._objective = objective
@@ -100,7 +100,7 @@ class ContactMonthTracker(ComplianceTracker):
         Like an item decided late, a contact counted after its minute was accounted
         goes into the first minute not yet accounted.
         """
-        self._settle()
+        self._settle(self)
         num, den = contribution
         if self.observer is not None:
             self.observer.window_sample(self.contract_id, self.objective_id, ts, num, den)

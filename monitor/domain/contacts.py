@@ -4,7 +4,9 @@ A contact counts towards the queue objectives (service level, speed of answer, w
 abandonment) once it has left the queue, answered or abandoned, and its wait is known;
 towards handle time once it has ended. Its events may arrive in any order within the
 lateness, so a :class:`ContactRecord` collects them until the contact has counted
-everywhere it can, and is then forgotten.
+everywhere it can, and is then forgotten. Survey responses count at once
+(:class:`Surveys`). :func:`feed` says which of them each window or monthly contact
+objective takes.
 """
 
 from __future__ import annotations
@@ -12,7 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from monitor.domain.windows import call_contribution
+from monitor.domain.events import Fields
+from monitor.domain.windows import call_contribution, survey_contribution
 
 if TYPE_CHECKING:
     from monitor.domain.contact_months import ContactCounter
@@ -69,6 +72,31 @@ class Contacts:
         self.queue_windows = queue_windows
         self.handle_windows = handle_windows
         self.records: dict[str, ContactRecord] = {}
+
+    def apply_call(self, event: Fields, ts: float) -> None:
+        """Offered, answered or abandoned (it left the queue), ended."""
+        kind, call_id = event["type"], event["call_id"]
+        if kind == "call.offered":
+            self.offered(call_id, ts, event["queue"], event["attributes"])
+        elif kind == "call.ended":
+            self.ended(call_id, ts, event["handle_s"])
+        else:
+            answered = kind == "call.answered"
+            self.left(call_id, ts, answered, event["wait_s"], event["queue"], event["attributes"])
+
+    def apply_chat(self, event: Fields, ts: float) -> None:
+        """A chat leaves the queue at its first agent message (answered) or when abandoned
+        before one; a customer message changes nothing for the queue."""
+        kind, chat_id = event["type"], event["chat_id"]
+        if kind == "chat.started":
+            self.offered(chat_id, ts, event["queue"], event["attributes"])
+        elif kind == "chat.ended":
+            self.ended(chat_id, ts, None)
+        elif kind != "chat.customer_message":
+            record = self.records.get(chat_id)
+            if record is None or record.left is None:
+                answered = kind == "chat.agent_message"
+                self.left(chat_id, ts, answered, None, event["queue"], event["attributes"])
 
     def offered(self, contact_id: str, ts: float, queue: str | None, attrs: dict[str, str]) -> None:
         record = self.records.get(contact_id)
@@ -170,3 +198,44 @@ class Contacts:
 
     def load_state(self, state: dict[str, list[Any]]) -> None:
         self.records = {cid: ContactRecord.from_state(saved) for cid, saved in state.items()}
+
+
+class Surveys:
+    """The satisfaction objectives (window or monthly) that survey responses feed."""
+
+    __slots__ = ("trackers",)
+
+    def __init__(self) -> None:
+        self.trackers: list[ContactCounter] = []
+
+    def apply(self, event: Fields, ts: float) -> None:
+        for tracker in self.trackers:
+            if tracker.selects(event["queue"], event["attributes"]):
+                contribution = survey_contribution(
+                    tracker.objective, event["score"], event["scale_max"]
+                )
+                if contribution is not None:
+                    tracker.add(ts, contribution)
+
+
+def feed(tracker: ContactCounter, calls: Contacts, chats: Contacts, surveys: Surveys) -> None:
+    """Route the contacts or surveys the tracker's objective selects to it.
+
+    ``channel`` ``phone`` selects calls, ``chat`` chats; without a channel selector
+    only calls count.
+    """
+    objective = tracker.objective
+    if objective.kind == "satisfaction":
+        surveys.trackers.append(tracker)
+        return
+    channels = objective.match.channel
+    media = []
+    if channels is None or "phone" in channels:
+        media.append(calls)
+    if channels is not None and "chat" in channels:
+        media.append(chats)
+    for contacts in media:
+        if objective.kind == "average_handle_time":
+            contacts.handle_windows.append(tracker)
+        else:
+            contacts.queue_windows.append(tracker)

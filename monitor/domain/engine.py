@@ -59,6 +59,10 @@ class Applied:
     alerts: Sequence[Alert] = ()
 
 
+# The results that carry no alerts are shared: most events change nothing visible,
+# and one immutable instance each answers them all.
+_QUIET: Final = Applied(Outcome.APPLIED)
+_QUIET_LATE: Final = Applied(Outcome.LATE)
 _DUPLICATE: Final = Applied(Outcome.DUPLICATE)
 _TOO_LATE: Final = Applied(Outcome.TOO_LATE)
 _UNKNOWN_CONTRACT: Final = Applied(Outcome.UNKNOWN_CONTRACT)
@@ -135,13 +139,12 @@ class Engine:
             counters.unknown_contract += 1
             self.unknown_contracts.add(contract_id)
             return _UNKNOWN_CONTRACT
-        outcome = Outcome.APPLIED
-        if ts < self.watermark:
+        late = ts < self.watermark
+        if late:
             counters.late += 1
             if ts < self.watermark - self.dedup_horizon:
                 counters.too_late += 1
                 return _TOO_LATE
-            outcome = Outcome.LATE
         minute = math.floor(ts // 60)
         self._seen.add(event_id)
         if self.track_changes:
@@ -168,7 +171,9 @@ class Engine:
                         self.watermark = watermark  # same minute, nothing due: no pass needed
                     else:
                         alerts.extend(self.advance(watermark))
-        return Applied(outcome, alerts)
+        if not alerts:
+            return _QUIET_LATE if late else _QUIET
+        return Applied(Outcome.LATE if late else Outcome.APPLIED, alerts)
 
     def advance(self, watermark: float) -> list[Alert]:
         """Move event time forward to ``watermark``: fire what became due."""
@@ -259,6 +264,7 @@ class Engine:
         keys = {f"d/{minute}" for minute in self._changed_minutes}
         keys.update(f"c/{contract_id}" for contract_id in self._changed_contracts)
         for contract_id, contract in self.contracts.items():
+            contract.items.refresh_waiting()  # their records are as of now, not a pass later
             keys.update(f"i/{contract_id}/{key}" for key in contract.items.changed)
         if self._engine_changed or keys:
             keys.add(ENGINE_KEY)

@@ -4,7 +4,9 @@ Advancing lets a monthly tracker skip its quiet minutes (see
 ``PeriodTracker._quiet_horizon``): such a minute only adds to totals and can raise no
 alert, so it is accounted when the tracker is next written or read. Every write and
 read goes through :class:`MonthlyTrackers`, which settles first: no caller has to
-remember to. Most minutes of most trackers are quiet.
+remember to. A write settles only the tracker it writes (the others' quiet minutes
+come out the same whenever they are accounted); a read settles them all. Most
+minutes of most trackers are quiet.
 """
 
 from __future__ import annotations
@@ -33,8 +35,8 @@ class MonthlyTrackers:
         self.trackers.append(tracker)
 
     def add_contacts(self, tracker: PeriodTracker) -> None:
-        """A contact objective's month tracker: it settles through :meth:`settle` itself
-        before counting a contact."""
+        """A contact objective's month tracker: it settles through :meth:`settle_tracker`
+        itself before counting a contact."""
         self.trackers.append(tracker)
 
     def add_compliance(self, tracker: ComplianceTracker) -> None:
@@ -51,17 +53,15 @@ class MonthlyTrackers:
             tracker.start_at(ts)
 
     def record_status(self, service: str, ts: float, status: str, event_id: str) -> None:
-        availability = self._availability.get(service)
-        if availability:
-            self.settle()
-            for tracker in availability:
-                tracker.record(ts, status, event_id)
+        for tracker in self._availability.get(service, ()):
+            self.settle_tracker(tracker)
+            tracker.record(ts, status, event_id)
 
     def record_decided(self, objective_id: str, instant: float, met: bool) -> None:
         """An item clock counted as met or missed: its month's compliance counts it."""
         compliance = self._compliance.get(objective_id)
         if compliance is not None:
-            self.settle()
+            self.settle_tracker(compliance)
             compliance.record(instant, met)
 
     def advance(self, watermark: float, minute: int, alerts: list[Alert]) -> None:
@@ -74,6 +74,12 @@ class MonthlyTrackers:
                     continue
                 tracker.advance(watermark, alerts)
         self._minute = minute
+
+    def settle_tracker(self, tracker: PeriodTracker) -> None:
+        """Account the quiet minutes :meth:`advance` skipped for one tracker, before it
+        is written; the others stay owed."""
+        if self.owed and self._minute is not None:
+            tracker.settle_quiet(self._minute)
 
     def settle(self) -> None:
         """Account the quiet minutes :meth:`advance` skipped, all at once."""

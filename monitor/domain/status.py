@@ -4,14 +4,17 @@
 current SLI, whether the objective has open alerts, how many item clocks are running
 or at risk, and for monthly objectives the error budget left and the burn rates); the
 report has one :func:`report_entry` per objective. Each tracker builds its own from
-its state, so a restored engine reports the same. Status is meant to be read every
-few seconds, not per event.
+its state, so a restored engine reports the same; :class:`ObjectiveTracker` is what
+every kind of tracker answers. Status is meant to be read every few seconds, not per
+event.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, Protocol
+
+from monitor.domain.agreement import Objective
 
 OK: Final = "ok"
 AT_RISK: Final = "at_risk"
@@ -45,6 +48,17 @@ class ObjectiveStatus:
     budget_remaining: float | None
     burn_rate_fast: float | None
     burn_rate_slow: float | None
+
+
+class ObjectiveTracker(Protocol):
+    """What every objective's tracker answers, whatever its kind."""
+
+    @property
+    def objective(self) -> Objective: ...
+
+    def objective_status(self, watermark: float) -> ObjectiveStatus: ...
+
+    def report(self) -> dict[str, Any]: ...
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,4 +1,4 @@
-"""Rolling-window objectives: per-minute ``[numerator, denominator]`` buckets.
+"""Rolling-window objectives: per-minute buckets of numerator and denominator sums.
 
 Every window SLI reduces to a ratio of two integer sums (durations are summed in
 milliseconds, so the arithmetic is exact and a split run equals a single run):
@@ -15,13 +15,19 @@ satisfaction                satisfied responses              responses
 ==========================  ===============================  ==========================
 
 The window is evaluated at every bucket boundary the watermark passes, over the
-contacts that left the queue in ``[boundary - window, boundary)``.
+contacts that left the queue in ``[boundary - window, boundary)``. An evaluation
+changes something only when a bucket enters or leaves the window or a ``for`` is
+running, so a window keeps the first boundary at which that can happen (its
+``wake``) and its owner does not advance it before then: a quiet window costs
+nothing per minute. A window longer than :data:`STEP_EVERY_MINUTE` buckets almost
+always has a bucket entering or leaving, so it is simply advanced every minute.
 """
 
 from __future__ import annotations
 
 import math
 from bisect import bisect_left
+from dataclasses import dataclass
 from typing import Any, Final
 
 from monitor.domain import status
@@ -37,10 +43,34 @@ OK: Final = "ok"
 PENDING: Final = "pending"
 BREACHED: Final = "breached"
 _NO_BOUNDARY: Final = 2**62
+#: Windows of more buckets than this are advanced every minute, without a wake.
+STEP_EVERY_MINUTE: Final = 64
 
 
 Contribution = tuple[int, int]
 """What one dequeued contact adds to one window objective: ``(numerator, denominator)``."""
+
+
+@dataclass(slots=True)
+class Sums:
+    """A numerator and a denominator summed over some contributions."""
+
+    num: int = 0
+    den: int = 0
+
+
+class WindowClock:
+    """The minute a contract last advanced its windows to, shared by those windows.
+
+    A window is not advanced before its wake, so its own ``next_boundary`` may lag
+    behind; the boundaries it skipped change nothing, and a contribution arriving
+    meanwhile is placed against the boundary this clock gives.
+    """
+
+    __slots__ = ("minute",)
+
+    def __init__(self) -> None:
+        self.minute: int | None = None
 
 
 def call_contribution(
@@ -92,6 +122,7 @@ class WindowTracker:
     """One window objective of one contract: buckets, rolling sums and alert state."""
 
     __slots__ = (
+        "_clock",
         "_dirty",
         "_n_buckets",
         "breaches",
@@ -106,21 +137,30 @@ class WindowTracker:
         "status",
         "total",
         "value",
+        "wake",
         "window_sum",
     )
 
     def __init__(
-        self, contract_id: str, objective: WindowObjective, labels: dict[str, str]
+        self,
+        contract_id: str,
+        objective: WindowObjective,
+        labels: dict[str, str],
+        clock: WindowClock | None = None,
     ) -> None:
         self.contract_id = contract_id
         self.objective = objective
         self.labels = labels
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
         self.selects_all = objective.match.queue is None and not objective.match.attributes
-        self.buckets: dict[int, list[int]] = {}
-        self.window_sum = [0, 0]
-        self.total = [0, 0]
+        self.buckets: dict[int, Sums] = {}
+        self.window_sum = Sums()
+        self.total = Sums()
         self.next_boundary: int | None = None
+        # derived: the first boundary whose evaluation may change anything; the owner
+        # advances the window once the watermark's minute reaches it
+        self.wake = -_NO_BOUNDARY
+        self._clock = WindowClock() if clock is None else clock
         self.status = OK
         self.pending_since: float | None = None
         self.value: float | None = None
@@ -142,24 +182,44 @@ class WindowTracker:
         num, den = contribution
         if self.observer is not None:
             self.observer.window_sample(self.contract_id, self.objective.id, ts, num, den)
-        self.total[0] += num
-        self.total[1] += den
+        total = self.total
+        total.num += num
+        total.den += den
         index = math.floor(ts // BUCKET_SECONDS)
-        boundary = self.next_boundary
+        boundary = self._catch_up()
         if boundary is not None and index < boundary - self._n_buckets:
             return False
         bucket = self.buckets.get(index)
         if bucket is None:
-            self.buckets[index] = [num, den]
+            self.buckets[index] = Sums(num, den)
         else:
-            bucket[0] += num
-            bucket[1] += den
-        if boundary is not None and index < boundary - 1:
+            bucket.num += num
+            bucket.den += den
+        if boundary is None:
+            return True
+        if index < boundary - 1:
             # already inside the window of the last evaluated boundary (boundary - 1)
-            self.window_sum[0] += num
-            self.window_sum[1] += den
+            window_sum = self.window_sum
+            window_sum.num += num
+            window_sum.den += den
             self._dirty = True
+            if boundary < self.wake:
+                self.wake = boundary  # evaluated at the next boundary
+        elif index < self.wake - 1:
+            self.wake = index + 1  # the boundary at which its bucket enters
         return True
+
+    def _catch_up(self) -> int | None:
+        """The next boundary to evaluate, at the clock's minute if the window lags.
+
+        Before its wake the window is not advanced; the boundaries it skipped would
+        have changed nothing, so moving ``next_boundary`` over them is all they owe.
+        """
+        boundary = self.next_boundary
+        minute = self._clock.minute
+        if boundary is not None and minute is not None and boundary <= minute:
+            boundary = self.next_boundary = minute + 1
+        return boundary
 
     def advance(self, watermark: float, alerts: list[Alert]) -> None:
         """Evaluate every bucket boundary up to the watermark, in order.
@@ -179,18 +239,19 @@ class WindowTracker:
         dirty = self._dirty
         held: list[int] | None = None  # the bucket indexes, sorted once a jump needs them
         while boundary <= last:
-            if not buckets and self.status == OK and not window_sum[0] and not window_sum[1]:
+            if not buckets and self.status == OK and not window_sum.num and not window_sum.den:
                 boundary = last + 1  # nothing held and nothing to resolve: skip to the end
+                dirty = False  # no traffic held: an evaluation would find what the last did
                 break
             entering = buckets.get(boundary - 1)
             if entering is not None:
-                window_sum[0] += entering[0]
-                window_sum[1] += entering[1]
+                window_sum.num += entering.num
+                window_sum.den += entering.den
                 dirty = True
             leaving = buckets.pop(boundary - 1 - span, None)
             if leaving is not None:
-                window_sum[0] -= leaving[0]
-                window_sum[1] -= leaving[1]
+                window_sum.num -= leaving.num
+                window_sum.den -= leaving.den
                 dirty = True
             # Unchanged sums and no pending `for`: an evaluation would change nothing.
             if dirty or not (
@@ -205,6 +266,15 @@ class WindowTracker:
                 boundary = min(last, self._next_change(boundary, held))
         self._dirty = dirty
         self.next_boundary = boundary
+        if (
+            dirty
+            or span > STEP_EVERY_MINUTE
+            or boundary - 1 in buckets  # a bucket enters at the next boundary
+            or boundary - 1 - span in buckets  # or leaves there
+        ):
+            self.wake = boundary
+        else:
+            self.wake = self._next_change(boundary, sorted(buckets) if held is None else held)
 
     def _next_change(self, boundary: int, held: list[int]) -> int:
         """The first boundary from ``boundary`` on whose evaluation may change anything.
@@ -230,7 +300,7 @@ class WindowTracker:
 
     def _evaluate(self, instant: float, alerts: list[Alert]) -> None:
         objective = self.objective
-        num, den = self.window_sum
+        num, den = self.window_sum.num, self.window_sum.den
         value = ratio_value(objective.kind, num, den)
         self.value = value
         violating = (
@@ -261,7 +331,7 @@ class WindowTracker:
             f"{self.contract_id}/{objective.id}: {objective.kind} {shown} {verb} target "
             f"{objective.target} over the last {_minutes(objective.window)}"
         )
-        extra = {"window": _minutes(objective.window), "samples": str(self.window_sum[1])}
+        extra = {"window": _minutes(objective.window), "samples": str(self.window_sum.den)}
         if self.pending_since is not None and state == "breached":
             extra["since"] = format_instant(self.pending_since)
         return Alert(
@@ -281,11 +351,11 @@ class WindowTracker:
 
     @property
     def samples(self) -> int:
-        return self.total[1]
+        return self.total.den
 
     @property
     def overall_value(self) -> float | None:
-        return ratio_value(self.objective.kind, self.total[0], self.total[1])
+        return ratio_value(self.objective.kind, self.total.num, self.total.den)
 
     def objective_status(self, watermark: float) -> ObjectiveStatus:
         """The window's value and state as last evaluated (at or before ``watermark``)."""
@@ -323,10 +393,10 @@ class WindowTracker:
 
     def to_state(self) -> dict[str, Any]:
         return {
-            "buckets": [[k, v[0], v[1]] for k, v in sorted(self.buckets.items())],
-            "window_sum": list(self.window_sum),
-            "total": list(self.total),
-            "next_boundary": self.next_boundary,
+            "buckets": [[k, v.num, v.den] for k, v in sorted(self.buckets.items())],
+            "window_sum": [self.window_sum.num, self.window_sum.den],
+            "total": [self.total.num, self.total.den],
+            "next_boundary": self._catch_up(),
             "status": self.status,
             "pending_since": self.pending_since,
             "value": self.value,
@@ -334,15 +404,16 @@ class WindowTracker:
         }
 
     def load_state(self, state: dict[str, Any]) -> None:
-        self.buckets = {k: [n, d] for k, n, d in state["buckets"]}
-        self.window_sum = list(state["window_sum"])
-        self.total = list(state["total"])
+        self.buckets = {k: Sums(n, d) for k, n, d in state["buckets"]}
+        self.window_sum = Sums(*state["window_sum"])
+        self.total = Sums(*state["total"])
         self.next_boundary = state["next_boundary"]
         self.status = state["status"]
         self.pending_since = state["pending_since"]
         self.value = state["value"]
         self.breaches = state["breaches"]
         self._dirty = True
+        self.wake = -_NO_BOUNDARY
 
 
 def _show(kind: str, value: float) -> str:

@@ -526,6 +526,21 @@ def test_apply_says_what_became_of_each_event() -> None:
     assert counters.too_late == 1
 
 
+def test_events_that_raise_nothing_share_one_immutable_result() -> None:
+    engine = Engine([agreement(first_response(30 * 60))], lateness=60, dedup_horizon=3600)
+    first = engine.apply(created(at("2026-11-20 10:00")))
+    second = engine.apply(created(at("2026-11-20 10:01"), ticket="T2"))
+    assert first is second
+    assert (first.outcome, first.alerts) == (Outcome.APPLIED, ())
+    engine.apply(event("call.offered", at("2026-11-20 10:20"), call_id="c1"))
+    late = engine.apply(event("ticket.agent_reply", at("2026-11-20 10:10"), ticket_id="T2"))
+    assert (late.outcome, late.alerts) == (Outcome.LATE, ())
+    breach = engine.apply(event("call.offered", at("2026-11-20 10:40"), call_id="c2"))
+    assert breach.outcome is Outcome.APPLIED
+    assert states(list(breach.alerts)) == [("fr", "breached", "2026-11-20T10:30:00Z")]
+    assert breach is not first
+
+
 def test_an_alert_raised_after_the_clock_applies_again_is_resolved_too() -> None:
     """At risk, then out of the objective (resolved), back in, breached, solved: the breach
     is resolved when the ticket is solved, however far the watermark jumps at a time."""

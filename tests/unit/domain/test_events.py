@@ -190,7 +190,14 @@ def test_bad_input_gets_a_stable_reason_naming_the_field(
 @pytest.mark.parametrize(
     ("ts", "says"),
     [
-        ("2026-02-30T17:00:00+01:00", "ts: not a valid date and time: day is out of range"),
+        (
+            "2026-02-30T17:00:00+01:00",
+            "ts: '2026-02-30T17:00:00+01:00' is not a valid date and time: day is out of range",
+        ),
+        (
+            "2026-11-20t25:00:00z",
+            "ts: '2026-11-20t25:00:00z' is not a valid date and time: hour must be in 0..23",
+        ),
         ("2026-11-20T17:00:00", "ts: must be an RFC 3339 timestamp with an offset"),
         ("yesterday", "ts: must be an RFC 3339 timestamp with an offset"),
     ],

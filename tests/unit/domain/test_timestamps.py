@@ -31,7 +31,9 @@ def test_an_rfc_3339_instant_with_an_offset_is_read_as_epoch_seconds(text: str) 
         ("2026-11-20", "needs an offset"),
         ("yesterday", "is not an RFC 3339 instant"),
         ("", "is not an RFC 3339 instant"),
-        ("2026-11-31T18:00:00Z", "is not an RFC 3339 instant"),
+        ("2026-11-31T18:00:00Z", "is not a valid date and time: day is out of range"),
+        ("2026-11-20t18:60:00z", "is not a valid date and time: minute must be in 0..59"),
+        ("2026-11-20T18:00:00+24:00", "is not an RFC 3339 instant"),
     ],
 )
 def test_anything_else_is_refused_with_the_reason(text: str, reason: str) -> None:

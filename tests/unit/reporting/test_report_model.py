@@ -142,7 +142,10 @@ def test_observed_samples_sum_to_the_engine_totals_across_a_month_boundary(
     months_seen: set[str] = set()
     for contract_id, contract in engine.contracts.items():
         for objective_id, tracker in contract.windows.items():
-            assert sums.windows[(contract_id, objective_id)] == tracker.total
+            assert sums.windows[(contract_id, objective_id)] == [
+                tracker.total.num,
+                tracker.total.den,
+            ]
         for objective_id, stats in contract.items.stats.items():
             assert sums.items[(contract_id, objective_id)] == [stats.met, stats.missed]
         for period in contract.monthly.trackers:
