@@ -264,7 +264,6 @@ class Engine:
         keys = {f"d/{minute}" for minute in self._changed_minutes}
         keys.update(f"c/{contract_id}" for contract_id in self._changed_contracts)
         for contract_id, contract in self.contracts.items():
-            contract.items.refresh_waiting()  # their records are as of now, not a pass later
             keys.update(f"i/{contract_id}/{key}" for key in contract.items.changed)
         if self._engine_changed or keys:
             keys.add(ENGINE_KEY)

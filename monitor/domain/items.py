@@ -8,13 +8,6 @@ their cached timings and dues), the expiry heap and the objectives an item's fix
 attributes allow. Those caches keep the per-event work small: an event that changes
 no clock cycle of its item costs no refresh, and a refresh recomputes only the
 walkers whose cycles changed or whose due instant passed.
-
-An event on time (not behind the watermark) cannot make anything of its item fire
-before the watermark passes its own time, except a priority change, which can
-re-target a clock into the past. So the refresh such an event calls for waits for
-the next watermark pass past the event: an item touched several times in between
-(a call offered, answered and ended within the minute) refreshes its clocks once.
-Reads of the items (tallies, state records) refresh the waiting ones first.
 """
 
 from __future__ import annotations
@@ -235,9 +228,6 @@ class ItemClocks:
         self.observer: Observer | None = None
         self._expiry = ItemExpiry()  # derived from the items' logs
         self._eligible_by_signature: dict[tuple[Any, ...], list[ItemObjective]] = {}
-        # the items whose refresh waits for the next pass, with the watermark of their
-        # latest event (a read refreshes them as of then, which fires nothing)
-        self._waiting: dict[str, float] = {}
         self._changes = 0  # counts what may change the tallies, so they can be cached
         self._tallies: tuple[float, int, dict[str, ItemTally]] | None = None
         #: with ``track_changes``: the keys of the items changed (or forgotten) since the
@@ -318,15 +308,13 @@ class ItemClocks:
         if item is None:
             item = self.items[key] = Item()
         log = item.log
-        ts = entry[0]
-        if not log or log[-1][0] < ts or _comes_before(log[-1], entry):
+        if not log or log[-1][0] < entry[0] or _comes_before(log[-1], entry):
             log.append(entry)
             if len(log) == 1:
-                self._expiry.added(key, ts)
+                self._expiry.added(key, entry[0])
             walkers = item.walkers
-            priority = entry.op == clocks.PRIORITY
             if walkers is not None:
-                if priority and self._may_add_objectives(kind, walkers, entry):
+                if entry.op == clocks.PRIORITY and self._may_add_objectives(kind, walkers, entry):
                     item.walkers = None  # derived again from the log with the new objective
                 else:
                     changed = False
@@ -337,16 +325,9 @@ class ItemClocks:
                         # Same cycles as at the item's last refresh, and nothing of theirs
                         # was due since (the due heap would have woken it): nothing to decide.
                         return []
-            if ts >= watermark and not priority:
-                # nothing of it can fire before the watermark passes ts: refresh then
-                if key not in self._waiting:
-                    heapq.heappush(self.due, (ts, key))
-                self._waiting[key] = watermark
-                return []
         else:
             clocks.insert_entry(log, entry)
             item.walkers = None
-        self._waiting.pop(key, None)
         alerts: list[Alert] = []
         self._refresh(key, kind, item, watermark, alerts)
         return alerts
@@ -360,41 +341,19 @@ class ItemClocks:
             return
         self._changes += 1
         refreshed: set[str] = set()
-        waiting = self._waiting
         while due and due[0][0] < watermark:
             instant, key = heapq.heappop(due)
             item = self.items.get(key)
-            if item is None or key in refreshed:
-                continue
-            if item.due != instant and key not in waiting:
+            if item is None or item.due != instant or key in refreshed:
                 continue
             refreshed.add(key)
-            if waiting:
-                waiting.pop(key, None)
             if self.track_changes:
                 self.changed.add(key)
             self._refresh(key, key.partition(":")[0], item, watermark, alerts)
 
-    def refresh_waiting(self) -> None:
-        """Refresh the items waiting for a pass, as of their latest event, before a read.
-
-        As of then nothing of theirs can fire (see the module docstring), so no alert
-        is lost; the pass that follows finds them refreshed.
-        """
-        waiting = self._waiting
-        if not waiting:
-            return
-        alerts: list[Alert] = []
-        for key, watermark in waiting.items():
-            item = self.items.get(key)
-            if item is not None:
-                self._refresh(key, key.partition(":")[0], item, watermark, alerts)
-        waiting.clear()
-
     def forget_finished(self, watermark: float) -> None:
         """Forget finished items with nothing due whose last event is past the retention."""
         self._changes += 1
-        self.refresh_waiting()
         retention = watermark - ITEM_RETENTION
         for key in self._expiry.expired(self.items, retention, _finished_item):
             del self.items[key]
@@ -409,7 +368,6 @@ class ItemClocks:
         One walk over the items serves every objective: the result is kept until an
         item changes or the watermark moves.
         """
-        self.refresh_waiting()
         cached = self._tallies
         if cached is not None and cached[:2] == (watermark, self._changes):
             return cached[2]
@@ -450,7 +408,6 @@ class ItemClocks:
     # -- state -------------------------------------------------------------------
 
     def to_state(self) -> dict[str, Any]:
-        self.refresh_waiting()
         return {
             "items": {key: item.to_state() for key, item in self.items.items()},
             "due": [list(entry) for entry in self.due],
@@ -460,7 +417,6 @@ class ItemClocks:
     def load_state(self, state: dict[str, Any]) -> None:
         self._changes += 1
         self.changed.clear()
-        self._waiting.clear()
         self.items = {key: Item.from_state(saved) for key, saved in state["items"].items()}
         self._expiry.rebuild(self.items)
         self.due[:] = [(entry[0], entry[1]) for entry in state["due"]]  # the same list: shared
@@ -471,13 +427,11 @@ class ItemClocks:
 
     def item_state(self, key: str) -> dict[str, Any] | None:
         """One item's state record; None once it is forgotten (a tombstone)."""
-        self.refresh_waiting()
         item = self.items.get(key)
         return None if item is None else item.to_state()
 
     def aggregate_state(self) -> dict[str, Any]:
         """What is not per item: the met and missed counts per objective."""
-        self.refresh_waiting()
         return {oid: [s.met, s.missed] for oid, s in self.stats.items()}
 
     def load_items(self, items: dict[str, dict[str, Any]], stats: dict[str, Any]) -> None:
