@@ -54,11 +54,11 @@ import threading
 import time
 import urllib.request
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, NamedTuple
+from typing import TYPE_CHECKING, Any, Final, NamedTuple
 from urllib.parse import urlencode
 
 from rich.console import Console
@@ -73,6 +73,9 @@ from monitor.simulate import simulate
 from monitor.stream.embedded_broker import EmbeddedBroker, free_port
 from monitor.stream.produce import PRODUCER_TUNING
 from monitor.stream.simulate_live import event_route
+
+if TYPE_CHECKING:
+    from aiokafka import AIOKafkaConsumer, TopicPartition
 
 ROOT: Final = Path(__file__).resolve().parent.parent
 RULES: Final = ROOT / "rules"
@@ -272,22 +275,30 @@ def run_topics(tag: str, inputs: Topics) -> Topics:
 # -- (a) raw aiokafka -----------------------------------------------------------------
 
 
+async def assign_all(consumer: AIOKafkaConsumer, topics: Iterable[str]) -> list[TopicPartition]:
+    """Assign ``consumer`` every partition of ``topics`` (no group) and return them."""
+    from aiokafka import TopicPartition
+
+    await consumer.topics()
+    partitions = [
+        TopicPartition(topic, number)
+        for topic in topics
+        for number in sorted(consumer.partitions_for_topic(topic) or ())
+    ]
+    consumer.assign(partitions)
+    return partitions
+
+
 async def raw_consume(settings: Settings, count: int) -> float:
     """Events/s of a group-less aiokafka consumer decoding every value with json.loads."""
-    from aiokafka import AIOKafkaConsumer, TopicPartition
+    from aiokafka import AIOKafkaConsumer
 
     consumer = AIOKafkaConsumer(
         **settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=50
     )
     await consumer.start()
     try:
-        await consumer.topics()
-        partitions = [
-            TopicPartition(topic, number)
-            for topic in settings.topics.inputs()
-            for number in sorted(consumer.partitions_for_topic(topic) or ())
-        ]
-        consumer.assign(partitions)
+        partitions = await assign_all(consumer, settings.topics.inputs())
         await consumer.seek_to_beginning(*partitions)
         loads, seen = json.loads, 0
         began: float | None = None
@@ -597,7 +608,7 @@ def measure_deadline_delay(settings: Settings, scratch: Path, tickets: int = 5) 
 
 
 async def _deadline_delays(settings: Settings, tickets: int) -> list[float]:
-    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer, TopicPartition
+    from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
     from monitor.domain.alerts import format_instant
 
@@ -625,12 +636,7 @@ async def _deadline_delays(settings: Settings, tickets: int) -> list[float]:
             )
             created[ticket] = ts
             await asyncio.sleep(1.0)
-        await consumer.topics()
-        alerts = [
-            TopicPartition(settings.topics.alerts, number)
-            for number in sorted(consumer.partitions_for_topic(settings.topics.alerts) or ())
-        ]
-        consumer.assign(alerts)
+        alerts = await assign_all(consumer, [settings.topics.alerts])
         await consumer.seek_to_beginning(*alerts)
         delays: dict[str, float] = {}
         deadline = time.monotonic() + 60
@@ -716,20 +722,14 @@ class AlertReader:
             self._ready.set()
 
     async def _read(self) -> None:
-        from aiokafka import AIOKafkaConsumer, TopicPartition
+        from aiokafka import AIOKafkaConsumer
 
-        topic = self.settings.topics.alerts
         consumer = AIOKafkaConsumer(
             **self.settings.kafka_client_kwargs(), enable_auto_commit=False, fetch_max_wait_ms=10
         )
         await consumer.start()
         try:
-            await consumer.topics()
-            partitions = [
-                TopicPartition(topic, number)
-                for number in sorted(consumer.partitions_for_topic(topic) or ())
-            ]
-            consumer.assign(partitions)
+            partitions = await assign_all(consumer, [self.settings.topics.alerts])
             await consumer.seek_to_end(*partitions)
             for tp in partitions:
                 await consumer.position(tp)  # resolve the end now, before any probe is sent
