@@ -484,6 +484,11 @@ def measure_worker(
             metrics = wait_for(port, worker, lambda m: processed(m) >= count, RUN_TIMEOUT_S)
             seconds = time.perf_counter() - first
             cpu_s = cpu_seconds(worker.pid) - cpu_before
+        if start_count >= count:
+            raise SystemExit(
+                f"bench.live: the worker took all {count:,} events before the first"
+                " measurement; give more --events"
+            )
         time.sleep(1.0)  # the catch-up flush: alerts held while lagging
         metrics = scrape(port) or metrics
         run = WorkerRun(
