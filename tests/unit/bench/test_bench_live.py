@@ -3,9 +3,9 @@ per-partition agreement copies and the scaling medians."""
 
 from __future__ import annotations
 
+import asyncio
 from collections import Counter
 from pathlib import Path
-from types import SimpleNamespace
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -14,7 +14,9 @@ from bench.live import (
     PROBE_DEADLINE_S,
     RULES,
     WATCHED,
+    Record,
     Scaling,
+    Sending,
     copy_partition,
     copy_rules,
     encode,
@@ -22,6 +24,7 @@ from bench.live import (
     percentile,
     preload_records,
     probe_latencies,
+    send_paced,
 )
 from bench.live_profile import summarize_raw
 from monitor.rulespec.loader import load_rules
@@ -60,20 +63,61 @@ def test_idle_waits_are_left_out_and_library_time_goes_to_its_caller() -> None:
 
 def test_a_probe_latency_starts_at_the_event_that_moves_its_partition_past_the_deadline() -> None:
     due = 1000 + PROBE_DEADLINE_S + 60
-    sent = [  # (probe, event time, sent at, future)
-        ("probe-a", 1000.0, 10.0, None),
-        (None, due - 1, 10.1, None),  # same partition, not far enough
-        (None, due + 5, 10.2, None),  # other partition: does not move the probe's watermark
-        (None, due + 1, 10.3, None),  # the trigger
-        (None, due + 9, 10.4, None),
-        ("probe-b", 2000.0, 10.5, None),  # never breached: no sample
+    sent = [
+        Sending("probe-a", 0, 1000.0, 10.0),
+        Sending(None, 0, due - 1, 10.1),  # same partition, not far enough
+        Sending(None, 1, due + 5, 10.2),  # other partition: does not move the probe's watermark
+        Sending(None, 0, due + 1, 10.3),  # the trigger
+        Sending(None, 0, due + 9, 10.4),
+        Sending("probe-b", 0, 2000.0, 10.5),  # never breached: no sample
     ]
-    partitions = [0, 0, 1, 0, 0, 0]
-    metadata = [SimpleNamespace(topic="chats", partition=p) for p in partitions]
 
-    samples = probe_latencies(sent, metadata, {"probe-a": 10.55})
+    samples = probe_latencies(sent, {"probe-a": 10.55})
 
     assert samples == [pytest.approx(250.0)]
+
+
+class _Batch:
+    def __init__(self) -> None:
+        self.values: list[bytes] = []
+
+    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object:
+        self.values.append(value)
+        return object()
+
+
+class _BatchingProducer:
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int, list[bytes]]] = []
+
+    def create_batch(self) -> _Batch:
+        return _Batch()
+
+    async def send_batch(
+        self, batch: _Batch, topic: str, *, partition: int
+    ) -> asyncio.Future[None]:
+        self.sent.append((topic, partition, batch.values))
+        done: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        done.set_result(None)
+        return done
+
+
+def test_paced_sending_sends_every_record_once_in_order_batched_per_partition() -> None:
+    plan = [
+        (Record("chats", n % 2, b"k", str(n).encode()), "probe" if n == 3 else None, float(n))
+        for n in range(40)
+    ]
+    producer = _BatchingProducer()
+
+    sent, seconds = asyncio.run(send_paced(producer, plan, rate=2000.0))  # type: ignore[arg-type]
+
+    assert [s.ts for s in sent] == [float(n) for n in range(40)]
+    assert [s.probe for s in sent].count("probe") == 1
+    for partition in (0, 1):
+        values = [v for _, p, batch in producer.sent if p == partition for v in batch]
+        assert values == [str(n).encode() for n in range(partition, 40, 2)]
+    assert len(producer.sent) < 40  # records that came due together share a batch
+    assert seconds >= 39 / 2000.0
 
 
 def test_percentiles_of_few_samples() -> None:
