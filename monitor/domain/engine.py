@@ -222,12 +222,18 @@ class Engine:
 
     # -- views -------------------------------------------------------------------
 
-    def objective_status(self) -> list[ObjectiveStatus]:
-        """Every objective of every contract at the watermark (for gauges; not per event)."""
+    def objective_status(self, contract_ids: Iterable[str] | None = None) -> list[ObjectiveStatus]:
+        """Every objective of every contract (or of ``contract_ids``) at the watermark.
+
+        For gauges, not per event: an item objective's status walks its open items.
+        """
+        contracts = (
+            self.contracts.values()
+            if contract_ids is None
+            else [c for cid in contract_ids if (c := self.contracts.get(cid)) is not None]
+        )
         return [
-            status
-            for contract in self.contracts.values()
-            for status in contract.objective_status(self.watermark)
+            status for contract in contracts for status in contract.objective_status(self.watermark)
         ]
 
     # -- housekeeping ------------------------------------------------------------

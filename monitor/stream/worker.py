@@ -88,6 +88,7 @@ class Worker:
         self._on_ready: Callable[[], None] | None = None
         self._lag_series: set[tuple[str, str]] = set()
         self._watermark_series: set[str] = set()
+        self._contract_partitions: tuple[int, dict[int, list[str]]] = (0, {})
 
     # -- lifecycle ------------------------------------------------------------------
 
@@ -196,7 +197,8 @@ class Worker:
         app.add_dependency(service)
 
         async def refresh_gauges() -> None:
-            self._update_gauges(processor, service, time.time())
+            self._update_lag_gauges(processor, service, time.time())
+            self.gauges.update(await self._objective_status_in_turns(processor))
 
         app.timer(_GAUGE_INTERVAL_S, on_leader=False, name="slamon-gauges")(refresh_gauges)
         for attach in self.attach:
@@ -222,24 +224,46 @@ class Worker:
         Safe to call from another thread every few seconds (e.g. a live view).
         """
         processor = self.processor
-        if processor is None or not self.partitions:
+        if processor is None:
             return []
         statuses: list[ObjectiveStatus] = []
         for partition, state in list(processor.states.items()):
-            owned = {
-                a.contract_id
-                for a in self.agreements
-                if partition_of(a.contract_id, self.partitions) == partition
-            }
-            if owned:
-                statuses.extend(
-                    s for s in state.engine.objective_status() if s.contract_id in owned
-                )
+            statuses.extend(state.engine.objective_status(self._contracts_of(partition)))
         return statuses
+
+    async def _objective_status_in_turns(self, processor: Processor) -> list[ObjectiveStatus]:
+        """:meth:`objective_status`, yielding to the engine loop after each contract.
+
+        A contract's item objectives walk its open items (a few microseconds each):
+        all contracts at once would hold the loop, and every alert behind it, for
+        the sum of those walks.
+        """
+        statuses: dict[int, list[ObjectiveStatus]] = {}
+        for partition in list(processor.states):
+            for contract_id in self._contracts_of(partition):
+                state = processor.states.get(partition)
+                if state is None:
+                    break  # revoked meanwhile
+                statuses.setdefault(partition, []).extend(
+                    state.engine.objective_status([contract_id])
+                )
+                await asyncio.sleep(0)
+        return [s for p, found in statuses.items() if p in processor.states for s in found]
+
+    def _contracts_of(self, partition: int) -> list[str]:
+        """The contracts whose events are keyed to ``partition``."""
+        if self._contract_partitions[0] != self.partitions:
+            by_partition: dict[int, list[str]] = {}
+            if self.partitions:
+                for agreement in self.agreements:
+                    owner = partition_of(agreement.contract_id, self.partitions)
+                    by_partition.setdefault(owner, []).append(agreement.contract_id)
+            self._contract_partitions = (self.partitions, by_partition)
+        return self._contract_partitions[1].get(partition, [])
 
     # -- gauges -------------------------------------------------------------------
 
-    def _update_gauges(self, processor: Processor, engine: EngineService, now: float) -> None:
+    def _update_lag_gauges(self, processor: Processor, engine: EngineService, now: float) -> None:
         """Lag gauges of owned partitions; series of partitions that moved away are removed."""
         metrics = self.metrics
         lag_series: set[tuple[str, str]] = set()
@@ -265,7 +289,6 @@ class Worker:
         for partition_label in self._watermark_series - watermark_series:
             metrics.watermark_lag.remove(partition_label)
         self._lag_series, self._watermark_series = lag_series, watermark_series
-        self.gauges.update(self.objective_status())
 
 
 class WorkerCrashedError(MonitorError):
