@@ -814,10 +814,11 @@ async def send_paced(
         now = time.perf_counter()
         for (topic, partition, key, value), probe, ts in plan[index:due_until]:
             batch = batches.get((topic, partition))
-            if batch is None:
+            if batch is None or batch.append(key=key, value=value, timestamp=None) is None:
+                if batch is not None:  # full: it goes now, a new one takes the record
+                    acks.append(await producer.send_batch(batch, topic, partition=partition))
                 batch = batches[(topic, partition)] = producer.create_batch()
-            if batch.append(key=key, value=value, timestamp=None) is None:
-                raise RuntimeError("a paced batch overflowed; lower SEND_TICK_S")
+                batch.append(key=key, value=value, timestamp=None)
             sent.append(Sending(probe, partition, ts, now))
         for (topic, partition), batch in batches.items():
             acks.append(await producer.send_batch(batch, topic, partition=partition))

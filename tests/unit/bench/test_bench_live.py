@@ -81,7 +81,9 @@ class _Batch:
     def __init__(self) -> None:
         self.values: list[bytes] = []
 
-    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object:
+    def append(self, *, key: bytes, value: bytes, timestamp: None) -> object | None:
+        if len(self.values) == 3:
+            return None  # full
         self.values.append(value)
         return object()
 
