@@ -127,6 +127,8 @@ class WorkerRun:
     events_processed: float
     #: CPU seconds (user + system) of the worker process over the measured window
     cpu_s: float = 0.0
+    #: CPU seconds of the broker process over the same window
+    broker_cpu_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -135,6 +137,8 @@ class PairRun:
     seconds: float
     #: CPU seconds of each worker process over the measured window
     cpu_s: list[float] = field(default_factory=list)
+    #: CPU seconds of the broker process over the same window
+    broker_cpu_s: float = 0.0
 
 
 @dataclass(slots=True)
@@ -143,6 +147,8 @@ class Scaling:
     two_workers_events_per_s: list[float]
     one_worker_cpu_s: list[float]
     two_workers_cpu_s: list[list[float]]
+    one_worker_broker_cpu_s: list[float] = field(default_factory=list)
+    two_workers_broker_cpu_s: list[float] = field(default_factory=list)
 
     @property
     def vs_one_worker(self) -> float:
@@ -481,11 +487,13 @@ def measure_worker(
         wait_for(port, worker, lambda m: processed(m) > 0, RUN_TIMEOUT_S)
         first = time.perf_counter()
         cpu_before = cpu_seconds(worker.pid)
+        broker_before = cpu_seconds(broker.pid)
         with py_spy(worker.pid, profile or scratch / "unused", profile is not None):
             start_count = processed(scrape(port))
             metrics = wait_for(port, worker, lambda m: processed(m) >= count, RUN_TIMEOUT_S)
             seconds = time.perf_counter() - first
             cpu_s = cpu_seconds(worker.pid) - cpu_before
+            broker_cpu_s = cpu_seconds(broker.pid) - broker_before
         if start_count >= count:
             raise SystemExit(
                 f"bench.live: the worker took all {count:,} events before the first"
@@ -501,6 +509,7 @@ def measure_worker(
             peak_rss_mb=peak_rss_mb(worker.pid),
             events_processed=processed(metrics),
             cpu_s=cpu_s,
+            broker_cpu_s=broker_cpu_s,
         )
         latency = None
         if latency_s is not None:
@@ -543,6 +552,7 @@ def measure_pair(
             time.sleep(POLL_S)
         first = time.perf_counter()
         cpu_before = [cpu_seconds(a.pid), cpu_seconds(b.pid)]
+        broker_before = cpu_seconds(broker.pid)
         start_count = total()
         while (done := total()) < count:
             if time.monotonic() > deadline:
@@ -554,6 +564,7 @@ def measure_pair(
             events_per_s=(count - start_count) / seconds,
             seconds=seconds,
             cpu_s=[after - before for before, after in zip(cpu_before, cpu_after, strict=True)],
+            broker_cpu_s=cpu_seconds(broker.pid) - broker_before,
         )
 
 
@@ -576,9 +587,13 @@ def measure_scaling(
         scaling.one_worker_cpu_s.append(one.cpu_s)
         scaling.two_workers_events_per_s.append(pair.events_per_s)
         scaling.two_workers_cpu_s.append(pair.cpu_s)
+        scaling.one_worker_broker_cpu_s.append(one.broker_cpu_s)
+        scaling.two_workers_broker_cpu_s.append(pair.broker_cpu_s)
         console.print(
-            f"(f) round {index + 1}: one worker {one.events_per_s:,.0f} events/s, "
-            f"two {pair.events_per_s:,.0f} events/s"
+            f"(f) round {index + 1}: one worker {one.events_per_s:,.0f} events/s "
+            f"({one.cpu_s / one.seconds:.2f} cores, broker {one.broker_cpu_s / one.seconds:.2f}), "
+            f"two {pair.events_per_s:,.0f} events/s ({sum(pair.cpu_s) / pair.seconds:.2f} cores, "
+            f"broker {pair.broker_cpu_s / pair.seconds:.2f})"
         )
     return scaling
 
@@ -927,6 +942,8 @@ def scaling_result(scaling: Scaling) -> dict[str, Any]:
         "one_worker_runs_events_per_s": scaling.one_worker_events_per_s,
         "cpu_s": scaling.two_workers_cpu_s,
         "one_worker_cpu_s": scaling.one_worker_cpu_s,
+        "broker_cpu_s": scaling.two_workers_broker_cpu_s,
+        "one_worker_broker_cpu_s": scaling.one_worker_broker_cpu_s,
     }
 
 
