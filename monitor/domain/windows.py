@@ -19,14 +19,15 @@ contacts that left the queue in ``[boundary - window, boundary)``. An evaluation
 changes something only when a bucket enters or leaves the window or a ``for`` is
 running, so a window keeps the first boundary at which that can happen (its
 ``wake``) and its owner does not advance it before then: a quiet window costs
-nothing per minute. A window longer than :data:`STEP_EVERY_MINUTE` buckets almost
-always has a bucket entering or leaving, so it is simply advanced every minute.
+nothing per minute. The indexes of its buckets are kept sorted as buckets come and
+go, so finding the next one to enter or leave is a binary search, whatever the
+window's length.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import bisect_left, insort
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -43,8 +44,6 @@ OK: Final = "ok"
 PENDING: Final = "pending"
 BREACHED: Final = "breached"
 _NO_BOUNDARY: Final = 2**62
-#: Windows of more buckets than this are advanced every minute, without a wake.
-STEP_EVERY_MINUTE: Final = 64
 
 
 Contribution = tuple[int, int]
@@ -128,6 +127,7 @@ class WindowTracker:
         "breaches",
         "buckets",
         "contract_id",
+        "held",
         "labels",
         "next_boundary",
         "objective",
@@ -154,6 +154,7 @@ class WindowTracker:
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
         self.selects_all = objective.match.queue is None and not objective.match.attributes
         self.buckets: dict[int, Sums] = {}
+        self.held: list[int] = []  # derived: the keys of ``buckets``, sorted
         self.window_sum = Sums()
         self.total = Sums()
         self.next_boundary: int | None = None
@@ -192,6 +193,11 @@ class WindowTracker:
         bucket = self.buckets.get(index)
         if bucket is None:
             self.buckets[index] = Sums(num, den)
+            held = self.held
+            if not held or index > held[-1]:
+                held.append(index)  # the usual case: contributions come in time order
+            else:
+                insort(held, index)
         else:
             bucket.num += num
             bucket.den += den
@@ -237,7 +243,6 @@ class WindowTracker:
         window_sum = self.window_sum
         span = self._n_buckets
         dirty = self._dirty
-        held: list[int] | None = None  # the bucket indexes, sorted once a jump needs them
         while boundary <= last:
             if not buckets and self.status == OK and not window_sum.num and not window_sum.den:
                 boundary = last + 1  # nothing held and nothing to resolve: skip to the end
@@ -253,6 +258,7 @@ class WindowTracker:
                 window_sum.num -= leaving.num
                 window_sum.den -= leaving.den
                 dirty = True
+                self.held.remove(boundary - 1 - span)  # the oldest: the first
             # Unchanged sums and no pending `for`: an evaluation would change nothing.
             if dirty or not (
                 self.status == BREACHED or (self.status == OK and self.pending_since is None)
@@ -261,30 +267,27 @@ class WindowTracker:
                 dirty = False
             boundary += 1
             if boundary < last and not dirty:
-                if held is None:
-                    held = sorted(buckets)
-                boundary = min(last, self._next_change(boundary, held))
+                boundary = min(last, self._next_change(boundary))
         self._dirty = dirty
         self.next_boundary = boundary
         if (
             dirty
-            or span > STEP_EVERY_MINUTE
             or boundary - 1 in buckets  # a bucket enters at the next boundary
             or boundary - 1 - span in buckets  # or leaves there
         ):
             self.wake = boundary
         else:
-            self.wake = self._next_change(boundary, sorted(buckets) if held is None else held)
+            self.wake = self._next_change(boundary)
 
-    def _next_change(self, boundary: int, held: list[int]) -> int:
+    def _next_change(self, boundary: int) -> int:
         """The first boundary from ``boundary`` on whose evaluation may change anything.
 
         Until a bucket enters or leaves the window its sums stay as they are, so an
         evaluation changes nothing, except a running ``for`` that turns into a breach
         once it has held long enough. Jumping there makes a quiet span of any length
-        cost O(log buckets), not a step per minute. ``held`` may still list buckets that
-        have left (that only costs a step).
+        cost O(log buckets), not a step per minute.
         """
+        held = self.held
         entering = bisect_left(held, boundary - 1)
         change = held[entering] + 1 if entering < len(held) else _NO_BOUNDARY
         leaving = bisect_left(held, boundary - 1 - self._n_buckets)
@@ -405,6 +408,7 @@ class WindowTracker:
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.buckets = {k: Sums(n, d) for k, n, d in state["buckets"]}
+        self.held = sorted(self.buckets)
         self.window_sum = Sums(*state["window_sum"])
         self.total = Sums(*state["total"])
         self.next_boundary = state["next_boundary"]
