@@ -19,15 +19,16 @@ contacts that left the queue in ``[boundary - window, boundary)``. An evaluation
 changes something only when a bucket enters or leaves the window or a ``for`` is
 running, so a window keeps the first boundary at which that can happen (its
 ``wake``) and its owner does not advance it before then: a quiet window costs
-nothing per minute. The indexes of its buckets are kept sorted as buckets come and
-go, so finding the next one to enter or leave is a binary search, whatever the
-window's length.
+nothing per minute. The indexes of its buckets are kept in order as buckets come
+(the newest last) and go (the oldest first), so the next one to enter or leave is
+found at either end, whatever the window's length.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left, insort
+from bisect import insort
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -154,7 +155,7 @@ class WindowTracker:
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
         self.selects_all = objective.match.queue is None and not objective.match.attributes
         self.buckets: dict[int, Sums] = {}
-        self.held: list[int] = []  # derived: the keys of ``buckets``, sorted
+        self.held: deque[int] = deque()  # derived: the keys of ``buckets``, sorted
         self.window_sum = Sums()
         self.total = Sums()
         self.next_boundary: int | None = None
@@ -258,7 +259,10 @@ class WindowTracker:
                 window_sum.num -= leaving.num
                 window_sum.den -= leaving.den
                 dirty = True
-                self.held.remove(boundary - 1 - span)  # the oldest: the first
+                if self.held[0] == boundary - 1 - span:
+                    self.held.popleft()  # buckets leave oldest first
+                else:
+                    self.held.remove(boundary - 1 - span)
             # Unchanged sums and no pending `for`: an evaluation would change nothing.
             if dirty or not (
                 self.status == BREACHED or (self.status == OK and self.pending_since is None)
@@ -285,14 +289,16 @@ class WindowTracker:
         Until a bucket enters or leaves the window its sums stay as they are, so an
         evaluation changes nothing, except a running ``for`` that turns into a breach
         once it has held long enough. Jumping there makes a quiet span of any length
-        cost O(log buckets), not a step per minute.
+        cost a few steps, not a step per minute.
         """
         held = self.held
-        entering = bisect_left(held, boundary - 1)
-        change = held[entering] + 1 if entering < len(held) else _NO_BOUNDARY
-        leaving = bisect_left(held, boundary - 1 - self._n_buckets)
-        if leaving < len(held):
-            change = min(change, held[leaving] + 1 + self._n_buckets)
+        change = _NO_BOUNDARY
+        for index in reversed(held):  # the buckets still to enter are the newest few
+            if index < boundary - 1:
+                break
+            change = index + 1
+        if held:  # the oldest leaves first: every older one has left at its boundary
+            change = min(change, held[0] + 1 + self._n_buckets)
         if self.status == PENDING and self.pending_since is not None:
             # a step or two early, never late: the loop evaluates the exact boundary
             held_long_enough = (self.pending_since + self.objective.hold_for) // BUCKET_SECONDS
@@ -408,7 +414,7 @@ class WindowTracker:
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.buckets = {k: Sums(n, d) for k, n, d in state["buckets"]}
-        self.held = sorted(self.buckets)
+        self.held = deque(sorted(self.buckets))
         self.window_sum = Sums(*state["window_sum"])
         self.total = Sums(*state["total"])
         self.next_boundary = state["next_boundary"]

@@ -138,6 +138,18 @@ def test_a_long_window_sleeps_until_its_bucket_leaves() -> None:
     assert tracker.wake == minute + 1  # its bucket enters at the next boundary
     tracker.advance((minute + 1) * MINUTE, [])
     assert tracker.wake == minute + 1 + week  # and leaves a week later
-    assert tracker.held == [minute]
+    assert list(tracker.held) == [minute]
     tracker.advance((minute + 1 + week) * MINUTE, [])
-    assert (tracker.held, tracker.buckets, tracker.window_sum) == ([], {}, Sums(0, 0))
+    assert (list(tracker.held), tracker.buckets, tracker.window_sum) == ([], {}, Sums(0, 0))
+
+
+def test_a_contribution_out_of_order_takes_its_place_among_the_buckets() -> None:
+    tracker = WindowTracker("acme", service_level(window_minutes=10), {})
+    minute = START // MINUTE
+    tracker.advance(minute * MINUTE, [])
+    for offset in (3, 1, 2, 5):
+        tracker.add((minute + offset) * MINUTE, (1, 1))
+    assert list(tracker.held) == [minute + 1, minute + 2, minute + 3, minute + 5]
+    tracker.advance((minute + 13) * MINUTE, [])  # the first two left at +12 and +13
+    assert list(tracker.held) == [minute + 3, minute + 5]
+    assert tracker.wake == minute + 14  # the next leaves at +14
