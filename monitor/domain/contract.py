@@ -1,14 +1,9 @@
 """The runtime state of one contract: its objectives' trackers and the route to them.
 
-Window objectives are fed by the contact records and surveys
-(:mod:`monitor.domain.contacts`), item objectives by the item clocks
-(:mod:`monitor.domain.items`), monthly objectives by service status changes and by
-the item clocks' decisions (:mod:`monitor.domain.periods`), or by the contact
-records for contact objectives with ``period: month``
-(:mod:`monitor.domain.contact_months`); :mod:`monitor.domain.routing` sends each
-event type where it goes. The snapshot (``to_state``) holds only plain data;
-whatever else the trackers keep is derived from it and rebuilt lazily after
-``load_state``.
+:mod:`monitor.domain.trackers` makes a tracker per objective and adds it to what
+feeds it; :mod:`monitor.domain.routing` sends each event type where it goes. The
+snapshot (``to_state``) holds only plain data; whatever else the trackers keep is
+derived from it and rebuilt lazily after ``load_state``.
 """
 
 from __future__ import annotations
@@ -16,25 +11,22 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from monitor.domain.agreement import Agreement, ItemObjective, WindowObjective
+from monitor.domain.agreement import Agreement
 from monitor.domain.alerts import Alert
-from monitor.domain.contact_months import ContactMonthTracker
-from monitor.domain.contacts import Contacts, Surveys, feed
-from monitor.domain.items import ItemClocks, ItemObjectiveTracker
+from monitor.domain.contacts import Contacts, Surveys
+from monitor.domain.items import ItemClocks
 from monitor.domain.monthly import MonthlyTrackers
 from monitor.domain.observer import Observer
-from monitor.domain.periods import AvailabilityTracker, ComplianceTracker
 from monitor.domain.routing import route
-from monitor.domain.status import ObjectiveStatus, ObjectiveTracker
+from monitor.domain.status import ObjectiveStatus
+from monitor.domain.trackers import objective_trackers
 from monitor.domain.windows import WindowClock, WindowTracker
 
 
 class ContractRuntime:
     def __init__(self, agreement: Agreement) -> None:
         self.agreement = agreement
-        self.contract_id = contract_id = agreement.contract_id
-        timezone, labels = agreement.timezone, dict(agreement.labels)
-        self.windows: dict[str, WindowTracker] = {}
+        self.contract_id = agreement.contract_id
         self.window_clock = WindowClock()
         self.calls, self.chats, self.surveys = Contacts([], []), Contacts([], []), Surveys()
         self.monthly = monthly = MonthlyTrackers()
@@ -42,34 +34,12 @@ class ContractRuntime:
         # the item clocks' heap of due instants (its head is the earliest, perhaps stale);
         # the engine reads it after every event, so it is the list itself, not a property
         self.due = self.items.due
-        self._trackers: list[ObjectiveTracker] = []  # one per objective, in agreement order
-        for objective in agreement.objectives:
-            tracker: ObjectiveTracker
-            if isinstance(objective, WindowObjective):
-                if objective.period == "month":
-                    tracker = ContactMonthTracker(
-                        contract_id, objective, timezone, labels, monthly.settle_tracker
-                    )
-                    monthly.add_contacts(tracker)
-                else:
-                    tracker = self.windows[objective.id] = WindowTracker(
-                        contract_id, objective, labels, self.window_clock
-                    )
-                feed(tracker, self.calls, self.chats, self.surveys)
-            elif isinstance(objective, ItemObjective):
-                self.items.add_objective(objective)
-                compliance = None
-                if objective.target is not None and objective.period == "month":
-                    min_volume = agreement.alerting.min_volume
-                    compliance = ComplianceTracker(
-                        contract_id, objective, timezone, labels, min_volume
-                    )
-                    monthly.add_compliance(compliance)
-                tracker = ItemObjectiveTracker(self.items, objective, compliance)
-            else:  # availability
-                tracker = AvailabilityTracker(contract_id, objective, timezone, labels)
-                monthly.add_availability(tracker)
-            self._trackers.append(tracker)
+        contacts = (self.calls, self.chats, self.surveys)
+        # one per objective, in agreement order
+        self._trackers = objective_trackers(
+            agreement, contacts, self.items, monthly, self.window_clock
+        )
+        self.windows = {t.objective.id: t for t in self._trackers if isinstance(t, WindowTracker)}
         self.window_list = list(self.windows.values())
         # by event type: handler(fields, ts, watermark) applies one event and returns
         # alerts only when a late event settles an item at once (after start_earlier)

@@ -19,14 +19,16 @@ contacts that left the queue in ``[boundary - window, boundary)``. An evaluation
 changes something only when a bucket enters or leaves the window or a ``for`` is
 running, so a window keeps the first boundary at which that can happen (its
 ``wake``) and its owner does not advance it before then: a quiet window costs
-nothing per minute. A window longer than :data:`STEP_EVERY_MINUTE` buckets almost
-always has a bucket entering or leaving, so it is simply advanced every minute.
+nothing per minute. The indexes of its buckets are kept in order as buckets come
+(the newest last) and go (the oldest first), so the next one to enter or leave is
+found at either end, whatever the window's length.
 """
 
 from __future__ import annotations
 
 import math
-from bisect import bisect_left
+from bisect import insort
+from collections import deque
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -43,8 +45,6 @@ OK: Final = "ok"
 PENDING: Final = "pending"
 BREACHED: Final = "breached"
 _NO_BOUNDARY: Final = 2**62
-#: Windows of more buckets than this are advanced every minute, without a wake.
-STEP_EVERY_MINUTE: Final = 64
 
 
 Contribution = tuple[int, int]
@@ -128,6 +128,7 @@ class WindowTracker:
         "breaches",
         "buckets",
         "contract_id",
+        "held",
         "labels",
         "next_boundary",
         "objective",
@@ -154,6 +155,7 @@ class WindowTracker:
         self._n_buckets = max(1, round(objective.window / BUCKET_SECONDS))
         self.selects_all = objective.match.queue is None and not objective.match.attributes
         self.buckets: dict[int, Sums] = {}
+        self.held: deque[int] = deque()  # derived: the keys of ``buckets``, sorted
         self.window_sum = Sums()
         self.total = Sums()
         self.next_boundary: int | None = None
@@ -192,6 +194,11 @@ class WindowTracker:
         bucket = self.buckets.get(index)
         if bucket is None:
             self.buckets[index] = Sums(num, den)
+            held = self.held
+            if not held or index > held[-1]:
+                held.append(index)  # the usual case: contributions come in time order
+            else:
+                insort(held, index)
         else:
             bucket.num += num
             bucket.den += den
@@ -237,7 +244,6 @@ class WindowTracker:
         window_sum = self.window_sum
         span = self._n_buckets
         dirty = self._dirty
-        held: list[int] | None = None  # the bucket indexes, sorted once a jump needs them
         while boundary <= last:
             if not buckets and self.status == OK and not window_sum.num and not window_sum.den:
                 boundary = last + 1  # nothing held and nothing to resolve: skip to the end
@@ -253,6 +259,10 @@ class WindowTracker:
                 window_sum.num -= leaving.num
                 window_sum.den -= leaving.den
                 dirty = True
+                if self.held[0] == boundary - 1 - span:
+                    self.held.popleft()  # buckets leave oldest first
+                else:
+                    self.held.remove(boundary - 1 - span)
             # Unchanged sums and no pending `for`: an evaluation would change nothing.
             if dirty or not (
                 self.status == BREACHED or (self.status == OK and self.pending_since is None)
@@ -261,35 +271,34 @@ class WindowTracker:
                 dirty = False
             boundary += 1
             if boundary < last and not dirty:
-                if held is None:
-                    held = sorted(buckets)
-                boundary = min(last, self._next_change(boundary, held))
+                boundary = min(last, self._next_change(boundary))
         self._dirty = dirty
         self.next_boundary = boundary
         if (
             dirty
-            or span > STEP_EVERY_MINUTE
             or boundary - 1 in buckets  # a bucket enters at the next boundary
             or boundary - 1 - span in buckets  # or leaves there
         ):
             self.wake = boundary
         else:
-            self.wake = self._next_change(boundary, sorted(buckets) if held is None else held)
+            self.wake = self._next_change(boundary)
 
-    def _next_change(self, boundary: int, held: list[int]) -> int:
+    def _next_change(self, boundary: int) -> int:
         """The first boundary from ``boundary`` on whose evaluation may change anything.
 
         Until a bucket enters or leaves the window its sums stay as they are, so an
         evaluation changes nothing, except a running ``for`` that turns into a breach
         once it has held long enough. Jumping there makes a quiet span of any length
-        cost O(log buckets), not a step per minute. ``held`` may still list buckets that
-        have left (that only costs a step).
+        cost a few steps, not a step per minute.
         """
-        entering = bisect_left(held, boundary - 1)
-        change = held[entering] + 1 if entering < len(held) else _NO_BOUNDARY
-        leaving = bisect_left(held, boundary - 1 - self._n_buckets)
-        if leaving < len(held):
-            change = min(change, held[leaving] + 1 + self._n_buckets)
+        held = self.held
+        change = _NO_BOUNDARY
+        for index in reversed(held):  # the buckets still to enter are the newest few
+            if index < boundary - 1:
+                break
+            change = index + 1
+        if held:  # the oldest leaves first: every older one has left at its boundary
+            change = min(change, held[0] + 1 + self._n_buckets)
         if self.status == PENDING and self.pending_since is not None:
             # a step or two early, never late: the loop evaluates the exact boundary
             held_long_enough = (self.pending_since + self.objective.hold_for) // BUCKET_SECONDS
@@ -405,6 +414,7 @@ class WindowTracker:
 
     def load_state(self, state: dict[str, Any]) -> None:
         self.buckets = {k: Sums(n, d) for k, n, d in state["buckets"]}
+        self.held = deque(sorted(self.buckets))
         self.window_sum = Sums(*state["window_sum"])
         self.total = Sums(*state["total"])
         self.next_boundary = state["next_boundary"]

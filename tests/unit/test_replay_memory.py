@@ -101,3 +101,22 @@ def test_a_collector_paused_before_stays_paused_and_a_failure_restores_it() -> N
         assert not gc.isenabled()
     finally:
         gc.enable()
+
+
+def test_the_state_a_replay_built_goes_straight_to_the_oldest_generation() -> None:
+    agreements, lines = simulated_day()
+
+    result = replay(lines[:5000], agreements)
+
+    # not walked by a pass over the young generations first, only to be found alive
+    assert any(thing is result.engine for thing in gc.get_objects(generation=2))
+
+
+def test_objects_the_process_froze_stay_frozen_after_a_replay() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        replay(iter([b"{not json"]), [])
+        assert gc.get_freeze_count() == frozen
+    finally:
+        gc.unfreeze()

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from monitor.domain.agreement import Target, WindowObjective
 from monitor.domain.alerts import Alert
-from monitor.domain.windows import STEP_EVERY_MINUTE, Sums, WindowClock, WindowTracker
+from monitor.domain.windows import Sums, WindowClock, WindowTracker
 
 START = 1_700_000_040  # a minute boundary
 MINUTE = 60
@@ -128,11 +128,28 @@ def test_a_contribution_to_a_sleeping_window_counts_against_the_watermark() -> N
     assert [(a.state, a.event_time) for a in alerts] == [("breached", (minute + 31) * MINUTE)]
 
 
-def test_a_long_window_steps_every_minute() -> None:
-    tracker = WindowTracker("acme", service_level(window_minutes=STEP_EVERY_MINUTE + 1), {})
+def test_a_long_window_sleeps_until_its_bucket_leaves() -> None:
+    """A week of buckets: nothing enters or leaves between a survey's entry and its exit."""
+    week = 7 * 24 * 60
+    tracker = WindowTracker("acme", service_level(window_minutes=week), {})
     minute = START // MINUTE
     tracker.advance(minute * MINUTE, [])
     tracker.add(minute * MINUTE + 5, (1, 1))
-    for step in range(1, 5):
-        tracker.advance((minute + step) * MINUTE, [])
-        assert tracker.wake == minute + step + 1
+    assert tracker.wake == minute + 1  # its bucket enters at the next boundary
+    tracker.advance((minute + 1) * MINUTE, [])
+    assert tracker.wake == minute + 1 + week  # and leaves a week later
+    assert list(tracker.held) == [minute]
+    tracker.advance((minute + 1 + week) * MINUTE, [])
+    assert (list(tracker.held), tracker.buckets, tracker.window_sum) == ([], {}, Sums(0, 0))
+
+
+def test_a_contribution_out_of_order_takes_its_place_among_the_buckets() -> None:
+    tracker = WindowTracker("acme", service_level(window_minutes=10), {})
+    minute = START // MINUTE
+    tracker.advance(minute * MINUTE, [])
+    for offset in (3, 1, 2, 5):
+        tracker.add((minute + offset) * MINUTE, (1, 1))
+    assert list(tracker.held) == [minute + 1, minute + 2, minute + 3, minute + 5]
+    tracker.advance((minute + 13) * MINUTE, [])  # the first two left at +12 and +13
+    assert list(tracker.held) == [minute + 3, minute + 5]
+    assert tracker.wake == minute + 14  # the next leaves at +14
