@@ -1,4 +1,4 @@
-"""A/B replay timing of two revisions: ``python -m bench.ab BASE NEW [--keep FILE] [--rounds N]``.
+"""A/B replay timing of two revisions: ``python -m bench.ab BASE NEW [--rules REV] [--rounds N]``.
 
 Answers "is NEW faster than BASE?" on a shared machine whose speed drifts by tens of
 percent within minutes, which ``bench.replay`` (absolute rates, a few runs) cannot.
@@ -10,7 +10,9 @@ odd ones, so drift and bursts of load hit both alike; each replay is timed insid
 worker (``time.perf_counter`` around ``monitor.replay.replay``). The report gives both
 medians, their ratio with its spread over the rounds, and whether the two revisions
 raised the same alerts (a digest of every alert's JSON). Results go to the terminal and
-``bench/results/ab.json``.
+``bench/results/ab.json``. With ``--rules REV`` both sides take ``rules/`` from REV:
+the engines are then compared on the same agreements, whatever objectives were added
+to ``rules/`` in between.
 
 Two exports of the same revision differ by up to about 5 % over 4 rounds of 400,000
 events on our machine: smaller differences need more rounds before they mean anything.
@@ -44,7 +46,8 @@ ROOT: Final = Path(__file__).resolve().parent.parent
 RESULTS: Final = ROOT / "bench" / "results" / "ab.json"
 WORKTREE: Final = "WORKTREE"
 WORKER: Final = Path(__file__).resolve().parent / "ab_worker.py"
-EXPORTED: Final = ("monitor", "rules")
+PACKAGE: Final = "monitor"
+RULES: Final = "rules"
 DEFAULT_EVENTS: Final = 200_000
 
 console = Console(soft_wrap=True)
@@ -58,6 +61,7 @@ class Args:
     events: int
     keep: Path | None
     out: Path
+    rules: str | None = None
 
 
 def parse_args(argv: Sequence[str] | None) -> Args:
@@ -68,25 +72,34 @@ def parse_args(argv: Sequence[str] | None) -> Args:
     parser.add_argument("--events", type=int, default=DEFAULT_EVENTS, help="when simulating")
     parser.add_argument("--keep", type=Path, help="events file to reuse, or create and keep")
     parser.add_argument("--out", type=Path, default=RESULTS, help="where the JSON goes")
+    parser.add_argument(
+        "--rules", help=f"revision (or {WORKTREE}) whose rules/ both sides replay (default: own)"
+    )
     ns = parser.parse_args(argv)
     if ns.rounds <= 0 or ns.events <= 0:
         parser.error("--rounds and --events must be positive")
-    return Args(ns.base, ns.new, ns.rounds, ns.events, ns.keep, ns.out)
+    return Args(ns.base, ns.new, ns.rounds, ns.events, ns.keep, ns.out, ns.rules)
 
 
 # -- the revisions ------------------------------------------------------------------
 
 
-def export(revision: str, into: Path) -> Path:
-    """``monitor/`` and ``rules/`` of ``revision`` (or of the working tree) under ``into``."""
+def export(revision: str, into: Path, rules_from: str | None = None) -> Path:
+    """``monitor/`` of ``revision`` (or of the working tree) under ``into``, and ``rules/``
+    of ``rules_from`` (default: the same revision)."""
     into.mkdir(parents=True)
+    _extract(revision, PACKAGE, into)
+    _extract(revision if rules_from is None else rules_from, RULES, into)
+    return into
+
+
+def _extract(revision: str, name: str, into: Path) -> None:
     if revision == WORKTREE:
-        for name in EXPORTED:
-            ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-            shutil.copytree(ROOT / name, into / name, ignore=ignore)
-        return into
+        ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+        shutil.copytree(ROOT / name, into / name, ignore=ignore)
+        return
     archive = subprocess.run(
-        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, *EXPORTED],
+        ["git", "-C", str(ROOT), "archive", "--format=tar", revision, name],
         capture_output=True,
         check=False,
     )
@@ -95,7 +108,6 @@ def export(revision: str, into: Path) -> Path:
         raise SystemExit(f"cannot export {revision!r}: {message}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
         tar.extractall(into, filter="data")
-    return into
 
 
 # -- the workers ------------------------------------------------------------------
@@ -182,6 +194,7 @@ def build_result(args: Args, events: Path, runs: tuple[list[Run], list[Run]]) ->
         "python": sys.version.split()[0],
         "base": args.base,
         "new": args.new,
+        "rules": args.rules,
         "events_file": str(events),
         "rounds": args.rounds,
         "base_seconds": base_seconds,
@@ -196,7 +209,8 @@ def build_result(args: Args, events: Path, runs: tuple[list[Run], list[Run]]) ->
 
 
 def print_summary(result: dict[str, Any]) -> None:
-    table = Table(title=f"replay A/B: {result['base']} -> {result['new']} (medians)")
+    rules = "" if result["rules"] is None else f", rules of {result['rules']}"
+    table = Table(title=f"replay A/B: {result['base']} -> {result['new']}{rules} (medians)")
     table.add_column("figure")
     table.add_column("value", justify="right")
     table.add_row("rounds", str(result["rounds"]))
@@ -218,10 +232,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = parse_args(argv)
     with tempfile.TemporaryDirectory(prefix="slamon-ab-") as scratch_dir:
         scratch = Path(scratch_dir)
-        trees = (export(args.base, scratch / "base"), export(args.new, scratch / "new"))
+        trees = (
+            export(args.base, scratch / "base", args.rules),
+            export(args.new, scratch / "new", args.rules),
+        )
         events, count = prepare(ReplayArgs(args.events, 1, args.keep), scratch)
+        rules = "" if args.rules is None else f" with the rules of {args.rules}"
         console.print(
-            f"comparing {args.base} and {args.new} on {count:,} events, "
+            f"comparing {args.base} and {args.new}{rules} on {count:,} events, "
             f"{args.rounds} rounds, alternating"
         )
         result = compare(args, events, trees)

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
+import bench.ab
 from bench.ab import WORKTREE, Worker, export, main
 from bench.ab_worker import alerts_digest
 from monitor.replay import read_lines, replay
@@ -44,6 +46,46 @@ def test_a_git_revision_is_exported_from_the_repository(tmp_path: Path) -> None:
     assert (tree / "rules").is_dir()
 
 
+def test_rules_can_come_from_another_revision_than_the_package(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    repo = tmp_path / "repo"
+    (repo / "monitor").mkdir(parents=True)
+    (repo / "rules").mkdir()
+
+    def commit(engine: str, rules: str) -> None:
+        (repo / "monitor" / "engine.py").write_text(engine)
+        (repo / "rules" / "contract.yaml").write_text(rules)
+        subprocess.run(["git", "-C", str(repo), "add", "."], check=True)
+        subprocess.run(
+            [
+                "git",
+                "-C",
+                str(repo),
+                "-c",
+                "user.name=t",
+                "-c",
+                "user.email=t@t",
+                "commit",
+                "-qm",
+                engine,
+            ],
+            check=True,
+        )
+
+    subprocess.run(["git", "init", "-q", str(repo)], check=True)
+    commit("old engine", "old rules")
+    commit("new engine", "new rules")
+    monkeypatch.setattr(bench.ab, "ROOT", repo)
+
+    tree = export("HEAD", tmp_path / "tree", rules_from="HEAD~1")
+    own = export("HEAD", tmp_path / "own")
+
+    assert (tree / "monitor" / "engine.py").read_text() == "new engine"
+    assert (tree / "rules" / "contract.yaml").read_text() == "old rules"
+    assert (own / "rules" / "contract.yaml").read_text() == "new rules"
+
+
 def test_an_unknown_revision_is_refused_with_git_s_reason(tmp_path: Path) -> None:
     with pytest.raises(SystemExit, match="cannot export 'no-such-revision'"):
         export("no-such-revision", tmp_path / "tree")
@@ -71,9 +113,11 @@ def test_two_revisions_alternate_and_the_result_says_whether_their_alerts_agree(
 ) -> None:
     out = tmp_path / "ab.json"
 
-    main([WORKTREE, WORKTREE, "--keep", str(events_file), "--rounds", "2", "--out", str(out)])
+    options = ["--keep", str(events_file), "--rounds", "2", "--out", str(out)]
+    main([WORKTREE, WORKTREE, *options, "--rules", WORKTREE])
 
     result = json.loads(out.read_text())
+    assert result["rules"] == WORKTREE
     assert result["same_alerts"] is True
     assert len(result["base_seconds"]) == len(result["new_seconds"]) == 2
     assert result["ratio_new_to_base"] == pytest.approx(
