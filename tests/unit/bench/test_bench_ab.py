@@ -66,6 +66,8 @@ def test_rules_can_come_from_another_revision_than_the_package(
                 "user.name=t",
                 "-c",
                 "user.email=t@t",
+                "-c",
+                "commit.gpgsign=false",
                 "commit",
                 "-qm",
                 engine,
